@@ -1,0 +1,3 @@
+"""pyovn: Open Virtual Network in Python."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,402 @@
+"""A transaction: a copy-on-write view of the database, and the checks made at commit.
+
+Operations (ops.py) read and change rows through this view. ``commit`` then enforces
+referential integrity, collects garbage, removes dangling weak references, and checks
+``maxRows`` and ``indexes``; it returns a ``Commit`` or raises the RFC's error, leaving the
+database untouched either way (``Database.apply`` makes a Commit current).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pyovn.ovsdb.condition import Condition
+from pyovn.ovsdb.data import Datum, Symtab, datum_refs, new_uuid
+from pyovn.ovsdb.errors import OvsdbError, constraint_violation
+from pyovn.ovsdb.server.db import Commit, Database, Row, RowChange, RowData, Table
+from pyovn.ovsdb.types import Uuid
+
+RefKey = tuple[str, Uuid]
+
+
+class TxnRow:
+    """A row touched by the transaction. ``new`` is None once deleted."""
+
+    __slots__ = ("inserted_here", "new", "old", "uuid")
+
+    def __init__(self, uuid: Uuid, old: Row | None, new: RowData | None) -> None:
+        self.uuid = uuid
+        self.old = old
+        self.new = new
+        self.inserted_here = old is None
+
+
+class Transaction:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.changes: dict[str, dict[Uuid, TxnRow]] = {}
+        self.symtab = Symtab()
+        self.comments: list[str] = []
+        self.durable = False
+
+    # ------------------------------------------------------------------ the view
+
+    def _changes(self, table: str) -> dict[Uuid, TxnRow]:
+        found = self.changes.get(table)
+        if found is None:
+            found = self.changes[table] = {}
+        return found
+
+    def get(self, table: str, uuid: Uuid) -> RowData | None:
+        changed = self.changes.get(table)
+        if changed is not None:
+            trow = changed.get(uuid)
+            if trow is not None:
+                return trow.new
+        row = self.db.tables[table].rows.get(uuid)
+        return None if row is None else row.data
+
+    def exists(self, table: str, uuid: Uuid) -> bool:
+        return self.get(table, uuid) is not None
+
+    def version(self, table: str, uuid: Uuid) -> Uuid | None:
+        row = self.db.tables[table].rows.get(uuid)
+        return None if row is None else row.version
+
+    def scan(self, table: str) -> Iterator[tuple[Uuid, RowData]]:
+        changed = self.changes.get(table, {})
+        for uuid, row in self.db.tables[table].rows.items():
+            if uuid in changed:
+                continue
+            yield uuid, row.data
+        for uuid, trow in list(changed.items()):
+            if trow.new is not None:
+                yield uuid, trow.new
+
+    def select(self, table: str, cond: Condition) -> list[tuple[Uuid, RowData]]:
+        target = cond.uuid_lookup()
+        if target is not None:
+            data = self.get(table, target)
+            return [] if data is None else [(target, data)]
+        rows = self.db.tables[table].rows
+        out = []
+        for uuid, data in self.scan(table):
+            row = rows.get(uuid)
+            if cond.evaluate(data, uuid, None if row is None else row.version):
+                out.append((uuid, data))
+        return out
+
+    def insert(self, table: str, uuid: Uuid, data: RowData) -> None:
+        changed = self._changes(table)
+        trow = changed.get(uuid)
+        if trow is not None:
+            # re-inserting a uuid deleted earlier in this transaction
+            trow.new = data
+        else:
+            changed[uuid] = TxnRow(uuid, None, data)
+
+    def modify(self, table: str, uuid: Uuid, data: RowData) -> None:
+        changed = self._changes(table)
+        trow = changed.get(uuid)
+        if trow is None:
+            changed[uuid] = TxnRow(uuid, self.db.tables[table].rows[uuid], data)
+        else:
+            trow.new = data
+
+    def delete(self, table: str, uuid: Uuid) -> None:
+        changed = self._changes(table)
+        trow = changed.get(uuid)
+        if trow is None:
+            changed[uuid] = TxnRow(uuid, self.db.tables[table].rows[uuid], None)
+        else:
+            trow.new = None
+
+    def uuid_in_use(self, table: str, uuid: Uuid) -> bool:
+        """True if ``uuid`` names a row of ``table`` now or deleted in this transaction."""
+        return uuid in self.db.tables[table].rows or uuid in self.changes.get(table, {})
+
+    # ------------------------------------------------------------------ commit
+
+    def commit(self) -> Commit:
+        tables = self.db.tables
+        delta: dict[RefKey, int] = {}
+        for tname, rows in self.changes.items():
+            table = tables[tname]
+            if table.strong_cols:
+                for trow in rows.values():
+                    old = None if trow.old is None else trow.old.data
+                    _account(table, old, trow.new, delta)
+        self._collect_garbage(delta)
+        ref_counts = self._check_strong_refs(delta)
+        self._remove_weak_refs()
+        changes = self._build_changes()
+        self._check_max_rows()
+        self._check_indexes()
+        comment = "\n".join(self.comments) if self.comments else None
+        return Commit(changes, ref_counts, comment=comment, durable=self.durable)
+
+    def _final_count(self, key: RefKey, delta: dict[RefKey, int]) -> int:
+        tname, uuid = key
+        base = 0
+        row = self.db.tables[tname].rows.get(uuid)
+        if row is not None:
+            trow = self.changes.get(tname, {}).get(uuid)
+            if trow is None or not trow.inserted_here:
+                base = row.n_refs
+        return base + delta.get(key, 0)
+
+    def _collect_garbage(self, delta: dict[RefKey, int]) -> None:
+        tables = self.db.tables
+        work: list[RefKey] = [
+            (tname, uuid)
+            for tname, rows in self.changes.items()
+            if not tables[tname].schema.is_root
+            for uuid, trow in rows.items()
+            if trow.new is not None
+        ]
+        work.extend(k for k in delta if not tables[k[0]].schema.is_root)
+        seen: set[RefKey] = set()
+        while work:
+            key = work.pop()
+            tname, uuid = key
+            if tables[tname].schema.is_root:
+                continue
+            data = self.get(tname, uuid)
+            if data is None or self._final_count(key, delta) != 0:
+                continue
+            if key in seen:
+                continue
+            seen.add(key)
+            table = tables[tname]
+            self.delete(tname, uuid)
+            if table.strong_cols:
+                touched: dict[RefKey, int] = {}
+                _account(table, data, None, touched)
+                for ref, n in touched.items():
+                    delta[ref] = delta.get(ref, 0) + n
+                    work.append(ref)
+
+    def _check_strong_refs(self, delta: dict[RefKey, int]) -> dict[RefKey, int]:
+        for tname, rows in self.changes.items():
+            for trow in rows.values():
+                if trow.new is None and trow.old is not None and not trow.inserted_here:
+                    final = self._final_count((tname, trow.uuid), delta)
+                    if final > 0:
+                        raise OvsdbError(
+                            "referential integrity violation",
+                            f"cannot delete {tname} row {trow.uuid} because of {final} "
+                            "remaining reference(s)",
+                        )
+        counts: dict[RefKey, int] = {}
+        for key, n in delta.items():
+            if n == 0:
+                continue
+            tname, uuid = key
+            final = self._final_count(key, delta)
+            if self.exists(tname, uuid):
+                counts[key] = final
+                continue
+            if final <= 0:
+                continue
+            if uuid in self.db.tables[tname].rows:
+                raise OvsdbError(
+                    "referential integrity violation",
+                    f"cannot delete {tname} row {uuid} because of {final} remaining reference(s)",
+                )
+            raise OvsdbError("referential integrity violation", self._dangling_message(key))
+        return counts
+
+    def _dangling_message(self, key: RefKey) -> str:
+        target_table, target = key
+        for tname, rows in self.changes.items():
+            table = self.db.tables[tname]
+            for trow in rows.values():
+                if trow.new is None:
+                    continue
+                for col in table.strong_cols:
+                    ctype = table.schema.columns[col].type
+                    if key in datum_refs(ctype, trow.new[col], strong=True):
+                        return (
+                            f"Table {tname} column {col} row {trow.uuid} references "
+                            f"nonexistent row {target} in table {target_table}."
+                        )
+        return f"reference to nonexistent row {target} in table {target_table}"
+
+    def _remove_weak_refs(self) -> None:
+        tables = self.db.tables
+        # rows outside the transaction that weakly refer to rows it deletes
+        for rows in list(self.changes.values()):
+            for trow in list(rows.values()):
+                if trow.new is None and trow.old is not None and trow.old.weak_in:
+                    for src_table, src_uuid in trow.old.weak_in:
+                        data = self.get(src_table, src_uuid)
+                        if data is not None and src_uuid not in self.changes.get(src_table, {}):
+                            self.modify(src_table, src_uuid, dict(data))
+        for tname, rows in self.changes.items():
+            table = tables[tname]
+            if not table.weak_cols:
+                continue
+            for trow in rows.values():
+                if trow.new is None:
+                    continue
+                for col in table.weak_cols:
+                    self._strip_weak(table, trow, col)
+
+    def _strip_weak(self, table: Table, trow: TxnRow, col: str) -> None:
+        assert trow.new is not None
+        ctype = table.schema.columns[col].type
+        datum = trow.new[col]
+        key_ref = ctype.key.ref_table if ctype.key.is_weak_ref else None
+        val_ref = (
+            ctype.value.ref_table if ctype.value is not None and ctype.value.is_weak_ref else None
+        )
+        removed = 0
+        new: Datum
+        if ctype.is_map:
+            kept = {}
+            for k, v in datum.items():
+                if (key_ref and not self.exists(key_ref, k)) or (
+                    val_ref and not self.exists(val_ref, v)
+                ):
+                    removed += 1
+                else:
+                    kept[k] = v
+            new = kept
+        else:
+            assert key_ref is not None
+            atoms = (datum,) if ctype.is_scalar else datum
+            gone = [a for a in atoms if not self.exists(key_ref, a)]
+            removed = len(gone)
+            new = frozenset(a for a in atoms if a not in gone) if removed else datum
+        if not removed:
+            return
+        n = len(new)
+        if n < ctype.min or ctype.is_scalar:
+            where = "(inserted within this transaction)" if trow.old is None else ""
+            zero = "00000000-0000-0000-0000-000000000000"
+            if trow.old is None and (
+                datum == zero or zero in (datum if not ctype.is_scalar else ())
+            ):
+                raise constraint_violation(
+                    f'Weak reference column "{col}" in "{table.name}" row {trow.uuid} {where} '
+                    "contained all-zeros UUID (probably as the default value for this column) "
+                    "but deleting this value caused a constraint volation because this column "
+                    "is not allowed to be empty."
+                )
+            raise constraint_violation(
+                f"Deletion of {removed} weak reference(s) to deleted (or never-existing) rows "
+                f'from column "{col}" in "{table.name}" row {trow.uuid} {where}'.rstrip()
+                + " caused this column to become empty, but constraints on this column "
+                "disallow an empty column."
+            )
+        trow.new = dict(trow.new)
+        trow.new[col] = new
+
+    def _build_changes(self) -> list[RowChange]:
+        out: list[RowChange] = []
+        for tname, rows in self.changes.items():
+            for trow in rows.values():
+                old, new = trow.old, trow.new
+                if old is None and new is None:
+                    continue
+                if old is None:
+                    out.append(RowChange(tname, trow.uuid, None, new, new_uuid()))
+                elif new is None:
+                    out.append(RowChange(tname, trow.uuid, old, None))
+                elif trow.inserted_here:
+                    # deleted and inserted again with the same uuid: a modification
+                    changed = frozenset(c for c in new if new[c] != old.data[c])
+                    out.append(RowChange(tname, trow.uuid, old, new, new_uuid(), changed))
+                else:
+                    odata = old.data
+                    changed = frozenset(
+                        c for c in new if new[c] is not odata[c] and new[c] != odata[c]
+                    )
+                    if changed:
+                        out.append(RowChange(tname, trow.uuid, old, new, new_uuid(), changed))
+        return out
+
+    def _check_max_rows(self) -> None:
+        for tname, rows in self.changes.items():
+            table = self.db.tables[tname]
+            limit = table.schema.max_rows
+            if limit == float("inf"):
+                continue
+            n = len(table.rows)
+            for trow in rows.values():
+                n += (trow.new is not None) - (trow.old is not None)
+            if n > limit:
+                raise constraint_violation(
+                    f'Transaction causes "{tname}" table to contain {n} rows, greater than '
+                    f"the schema-defined limit of {int(limit)} row(s)."
+                )
+
+    def _check_indexes(self) -> None:
+        for tname, rows in self.changes.items():
+            table = self.db.tables[tname]
+            for i, columns in enumerate(table.schema.indexes):
+                seen: dict[Any, Uuid] = {}
+                for trow in rows.values():
+                    if trow.new is None:
+                        continue
+                    key = table.index_key(i, trow.new)
+                    other = seen.get(key)
+                    if other is None:
+                        holder = table.index_maps[i].get(key)
+                        if holder is not None and holder != trow.uuid:
+                            held = rows.get(holder)
+                            if held is None or (
+                                held.new is not None and table.index_key(i, held.new) == key
+                            ):
+                                other = holder
+                    if other is not None:
+                        raise _index_error(table, columns, key, other, trow.uuid)
+                    seen[key] = trow.uuid
+
+
+def _index_error(table: Table, columns: tuple[str, ...], key: Any, a: Uuid, b: Uuid) -> OvsdbError:
+    names = ", ".join(f'"{c}"' for c in columns)
+    plural = "columns" if len(columns) > 1 else "column"
+    return constraint_violation(
+        f'Transaction causes multiple rows in "{table.name}" table to have identical values '
+        f"({', '.join(map(repr, key))}) for index on {plural} {names}.  First row, with UUID "
+        f"{a}, and second row, with UUID {b}, both have this value."
+    )
+
+
+def _account(
+    table: Table, old: RowData | None, new: RowData | None, delta: dict[RefKey, int]
+) -> None:
+    """Add to ``delta`` the change in strong reference counts from ``old`` to ``new``."""
+    columns = table.schema.columns
+    for col in table.strong_cols:
+        odat = None if old is None else old[col]
+        ndat = None if new is None else new[col]
+        if odat is ndat:
+            continue
+        ctype = columns[col].type
+        if ctype.value is None and not ctype.is_scalar:
+            # the common case, a set of references: diff the sets in C
+            ref_table = ctype.key.ref_table
+            assert ref_table is not None
+            empty: frozenset[Uuid] = frozenset()
+            oset = odat if odat is not None else empty
+            nset = ndat if ndat is not None else empty
+            for uuid in nset - oset:
+                key = (ref_table, uuid)
+                delta[key] = delta.get(key, 0) + 1
+            for uuid in oset - nset:
+                key = (ref_table, uuid)
+                delta[key] = delta.get(key, 0) - 1
+            continue
+        if odat is not None:
+            for key in datum_refs(ctype, odat, strong=True):
+                delta[key] = delta.get(key, 0) - 1
+        if ndat is not None:
+            for key in datum_refs(ctype, ndat, strong=True):
+                delta[key] = delta.get(key, 0) + 1
+
+
+def make_symtab() -> Symtab:
+    return Symtab()
