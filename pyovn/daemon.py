@@ -1,0 +1,105 @@
+"""Daemon conventions shared by pyovn's long-running commands, as Open vSwitch daemons do:
+``--detach``, ``--pidfile[=FILE]``, ``--log-file[=FILE]``, ``-v``/``--verbose``, and a clean
+stop on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("pyovn")
+
+
+def add_daemon_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("daemon options")
+    group.add_argument("--detach", action="store_true", help="run in the background")
+    group.add_argument(
+        "--pidfile",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE",
+        help="write the process id to FILE",
+    )
+    group.add_argument(
+        "--log-file",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE",
+        help="log to FILE as well as stderr",
+    )
+    group.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (repeat for debug)"
+    )
+    group.add_argument("--no-chdir", action="store_true", help="accepted for compatibility")
+
+
+def setup_logging(args: argparse.Namespace, name: str) -> None:
+    level = logging.WARNING if args.verbose == 0 else logging.INFO
+    if args.verbose >= 2:
+        level = logging.DEBUG
+    if getattr(args, "log_file", None) is not None and args.verbose == 0:
+        level = logging.INFO
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if getattr(args, "log_file", None) is not None:
+        path = args.log_file or f"{name}.log"
+        handlers.append(logging.FileHandler(path))
+    fmt = "%(asctime)s|%(levelname)s|%(name)s|%(message)s"
+    logging.basicConfig(level=level, format=fmt, handlers=handlers, force=True)
+
+
+def detach(argv: list[str], verb: str, ready: Path | None, timeout: float = 30.0) -> int:
+    """Start this command again without --detach, in its own session, and return once it
+    is ready (``ready`` exists, e.g. its pidfile or socket) or has failed."""
+    child_argv = [a for a in argv if a != "--detach"]
+    cmd = [sys.executable, "-m", "pyovn.cli.main", verb, *child_argv]
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        if code is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            sys.stderr.write(err)
+            return code or 1
+        if ready is not None and ready.exists():
+            if proc.stderr is not None:
+                proc.stderr.close()
+            return 0
+        time.sleep(0.02)
+    sys.stderr.write(f"pyovn {verb}: timed out waiting for the daemon to start\n")
+    return 1
+
+
+def write_pidfile(path: str) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    Path(tmp).write_text(f"{os.getpid()}\n")
+    os.replace(tmp, path)
+
+
+def remove_pidfile(path: str | None) -> None:
+    if path:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def install_stop_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)

@@ -1,0 +1,257 @@
+"""Tokenizer for OVN's logical-flow language (matches and actions share it).
+
+Lexical rules, as described in ovn-sb(5):
+
+* identifiers may contain dots: ``eth.src``, ``reg0``, ``ct.est``, ``flags.loopback``;
+* integers are decimal, hexadecimal (``0x...``, any width), Ethernet (``00:11:22:33:44:55``),
+  IPv4 (``10.0.0.1``) or IPv6 (``fe80::1``); any of them may be followed by ``/`` and a mask in
+  the same notation, and IPv4/IPv6 masks may be CIDR prefix lengths (``10.0.0.0/24``);
+* strings use JSON syntax (``"lp1"``);
+* ``$name`` names an address set, ``@name`` a port group;
+* ``//`` starts a comment to the end of the line, ``/* ... */`` brackets one.
+
+:func:`tokenize` returns every token with its offset, ending with an ``END`` token.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from pyovn.logical.errors import LexError
+from pyovn.logical.values import FORMAT_WIDTH, IntConst, IntFormat, prefix_mask
+
+
+class TokenKind(Enum):
+    ID = "identifier"
+    STRING = "string"
+    INTEGER = "integer"
+    MASKED_INTEGER = "masked integer"
+    MACRO = "address set"
+    PORT_GROUP = "port group"
+    LPAREN = "("
+    RPAREN = ")"
+    LCURLY = "{"
+    RCURLY = "}"
+    LSQUARE = "["
+    RSQUARE = "]"
+    EQ = "=="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    LOG_NOT = "!"
+    LOG_AND = "&&"
+    LOG_OR = "||"
+    ELLIPSIS = ".."
+    COMMA = ","
+    SEMICOLON = ";"
+    EQUALS = "="
+    EXCHANGE = "<->"
+    ARROW = "->"
+    DECREMENT = "--"
+    COLON = ":"
+    END = "end of input"
+
+
+@dataclass(frozen=True)
+class Token:
+    """One token. ``value`` is the int for integers, the text for names and strings."""
+
+    kind: TokenKind
+    text: str
+    offset: int
+    value: int | str | None = None
+    mask: int | None = None
+    fmt: IntFormat | None = None
+
+    def const(self) -> IntConst:
+        """The integer constant carried by an INTEGER or MASKED_INTEGER token."""
+        assert isinstance(self.value, int) and self.fmt is not None
+        return IntConst(self.value, self.mask, self.fmt)
+
+    def describe(self) -> str:
+        return self.kind.value if self.kind is TokenKind.END else self.text
+
+
+# Longest first, so that "<->" wins over "<" and "==" over "=".
+_OPERATORS = sorted((k for k in TokenKind if not k.value[0].isalpha()), key=lambda k: -len(k.value))
+_ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+_NAME_RE = re.compile(r"[A-Za-z0-9_.]+")
+_STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+")
+_DEC_RE = re.compile(r"[0-9]+")
+_MAC_RE = re.compile(r"[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2}){5}")
+_IPV4_RE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+_IPV6_RE = re.compile(r"[0-9a-fA-F:]*:[0-9a-fA-F:.]*")
+_IDCHAR = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _scan_number(text: str, pos: int) -> tuple[int, IntFormat, int] | None:
+    """Longest valid numeric literal at ``pos``: (value, notation, end) or None."""
+    best: tuple[int, IntFormat, int] | None = None
+
+    def offer(value: int, fmt: IntFormat, end: int) -> None:
+        nonlocal best
+        if best is None or end > best[2]:
+            best = (value, fmt, end)
+
+    if (m := _HEX_RE.match(text, pos)) is not None:
+        offer(int(m.group()[2:], 16), IntFormat.HEXADECIMAL, m.end())
+    elif (m := _DEC_RE.match(text, pos)) is not None:
+        offer(int(m.group()), IntFormat.DECIMAL, m.end())
+    if (m := _IPV4_RE.match(text, pos)) is not None:
+        try:
+            offer(int(ipaddress.IPv4Address(m.group())), IntFormat.IPV4, m.end())
+        except ValueError:
+            pass
+    if (m := _MAC_RE.match(text, pos)) is not None:
+        offer(_mac(m.group()), IntFormat.ETHERNET, m.end())
+    if (m := _IPV6_RE.match(text, pos)) is not None and m.end() > pos:
+        try:
+            offer(int(ipaddress.IPv6Address(m.group())), IntFormat.IPV6, m.end())
+        except ValueError:
+            pass
+    return best
+
+
+def _mac(text: str) -> int:
+    value = 0
+    for octet in text.split(":"):
+        value = (value << 8) | int(octet, 16)
+    return value
+
+
+class _Lexer:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.tokens: list[Token] = []
+
+    def error(self, message: str, pos: int, end: int | None = None) -> LexError:
+        near = self.text[pos : end if end is not None else pos + 10]
+        return LexError(message, pos, near)
+
+    def run(self) -> list[Token]:
+        while self._skip_blanks():
+            self._token()
+        self.tokens.append(Token(TokenKind.END, "", len(self.text)))
+        return self.tokens
+
+    def _skip_blanks(self) -> bool:
+        text = self.text
+        while self.pos < len(text):
+            c = text[self.pos]
+            if c.isspace():
+                self.pos += 1
+            elif text.startswith("//", self.pos):
+                end = text.find("\n", self.pos)
+                self.pos = len(text) if end < 0 else end + 1
+            elif text.startswith("/*", self.pos):
+                end = text.find("*/", self.pos + 2)
+                if end < 0:
+                    raise self.error("Unterminated comment", self.pos)
+                self.pos = end + 2
+            else:
+                return True
+        return False
+
+    def _add(self, kind: TokenKind, start: int, end: int, **kw: object) -> None:
+        self.tokens.append(Token(kind, self.text[start:end], start, **kw))  # type: ignore[arg-type]
+        self.pos = end
+
+    def _token(self) -> None:
+        text, start = self.text, self.pos
+        c = text[start]
+        if c == '"':
+            self._string()
+        elif c in "$@":
+            m = _NAME_RE.match(text, start + 1)
+            if m is None:
+                raise self.error(f"`{c}' must be followed by a name", start, start + 1)
+            kind = TokenKind.MACRO if c == "$" else TokenKind.PORT_GROUP
+            self._add(kind, start, m.end(), value=m.group())
+        elif self._starts_number(c, start):
+            self._number()
+        elif (m := _ID_RE.match(text, start)) is not None:
+            self._add(TokenKind.ID, start, m.end(), value=m.group())
+        else:
+            for kind in _OPERATORS:
+                if text.startswith(kind.value, start):
+                    self._add(kind, start, start + len(kind.value))
+                    return
+            raise self.error(f"Invalid character `{c}'", start, start + 1)
+
+    def _starts_number(self, c: str, start: int) -> bool:
+        if c.isdigit():
+            return True
+        if c == ":":
+            return self.text.startswith("::", start)
+        if c not in _HEXDIGITS:
+            return False
+        # A letter a-f starts an identifier unless an Ethernet or IPv6 address is here.
+        num = _scan_number(self.text, start)
+        return num is not None and num[1] in (IntFormat.ETHERNET, IntFormat.IPV6)
+
+    def _string(self) -> None:
+        start = self.pos
+        m = _STRING_RE.match(self.text, start)
+        if m is None:
+            raise self.error("Unterminated string constant", start)
+        try:
+            value = json.loads(m.group())
+        except ValueError:
+            raise self.error("Invalid escape in string constant", start, m.end())
+        self._add(TokenKind.STRING, start, m.end(), value=value)
+
+    def _literal(self, pos: int) -> tuple[int, IntFormat, int]:
+        num = _scan_number(self.text, pos)
+        if num is None:
+            raise self.error("Invalid numeric constant", pos)
+        end = num[2]
+        text = self.text
+        if end < len(text) and (
+            text[end] in _IDCHAR
+            or (text[end] == ":" and num[1] is not IntFormat.IPV4)
+            or (text[end] == "." and text[end + 1 : end + 2].isdigit())
+        ):
+            stop = end
+            while stop < len(text) and (text[stop] in _IDCHAR or text[stop] in ".:"):
+                stop += 1
+            raise self.error("Invalid numeric constant", pos, stop)
+        return num
+
+    def _number(self) -> None:
+        start = self.pos
+        value, fmt, end = self._literal(start)
+        if end >= len(self.text) or self.text[end] != "/":
+            self._add(TokenKind.INTEGER, start, end, value=value, fmt=fmt)
+            return
+        mask, mask_fmt, mask_end = self._literal(end + 1)
+        width = FORMAT_WIDTH.get(fmt)
+        if fmt in (IntFormat.IPV4, IntFormat.IPV6) and mask_fmt is IntFormat.DECIMAL:
+            assert width is not None
+            if mask > width:
+                raise self.error(f"Prefix length {mask} exceeds {width} bits", end + 1, mask_end)
+            mask = prefix_mask(mask, width)
+        if value & ~mask:
+            raise self.error("Value contains unmasked 1-bits", start, mask_end)
+        self._add(TokenKind.MASKED_INTEGER, start, mask_end, value=value, mask=mask, fmt=fmt)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens; the last one has kind ``END``. Raises :class:`LexError`."""
+    return _Lexer(text).run()
+
+
+def parse_constant(text: str) -> IntConst:
+    """Read one (possibly masked) integer constant, e.g. an Address_Set entry."""
+    tokens = tokenize(text)
+    if len(tokens) != 2 or tokens[0].kind not in (TokenKind.INTEGER, TokenKind.MASKED_INTEGER):
+        raise LexError("Expected one integer constant", 0, text)
+    return tokens[0].const()
