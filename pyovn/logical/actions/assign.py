@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pyovn.logical.actions.base import Action, register
 from pyovn.logical.actions.parser import ActionParser
@@ -31,6 +32,9 @@ class Load(Action):
 
     def format(self) -> str:
         return f"{self.dst.format()} = {self.value.format()};"
+
+    def compile(self, ctx: Any) -> Any:
+        return ctx.load(self.dst, self.value)
 
     def prerequisites(self, symtab: SymbolTable) -> tuple[str, ...]:
         return _prereqs(symtab, self.dst)
@@ -61,6 +65,9 @@ class Move(Action):
     def format(self) -> str:
         return f"{self.dst.format()} = {self.src.format()};"
 
+    def compile(self, ctx: Any) -> Any:
+        return ctx.move(self.src, self.dst)
+
     def prerequisites(self, symtab: SymbolTable) -> tuple[str, ...]:
         return _prereqs(symtab, self.dst, self.src)
 
@@ -85,6 +92,9 @@ class Exchange(Action):
 
     def format(self) -> str:
         return f"{self.a.format()} <-> {self.b.format()};"
+
+    def compile(self, ctx: Any) -> Any:
+        return ctx.exchange(self.a, self.b)
 
     def prerequisites(self, symtab: SymbolTable) -> tuple[str, ...]:
         return _prereqs(symtab, self.a, self.b)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pyovn.logical.actions.base import Action, register
 from pyovn.logical.actions.parser import ActionParser, format_actions
@@ -78,6 +79,11 @@ class Next(Action):
             raise p.error("next(pipeline=...) requires table=N", close)
         return cls(table, pipeline)
 
+    def compile(self, ctx: Any) -> Any:
+        from pyovn.datapath.flows import Resubmit
+
+        return [Resubmit(ctx.next_table(self.table, self.pipeline))]
+
     @staticmethod
     def _table(p: ActionParser) -> int:
         const, tok = p.int_constant("table number")
@@ -94,6 +100,11 @@ class Output(_NoArgs):
     kind = "output"
     keyword = "output"
 
+    def compile(self, ctx: Any) -> Any:
+        from pyovn.datapath.flows import Resubmit
+
+        return [Resubmit(ctx.output_table())]
+
 
 @register
 @dataclass(frozen=True)
@@ -102,6 +113,11 @@ class Drop(_NoArgs):
 
     kind = "drop"
     keyword = "drop"
+
+    def compile(self, ctx: Any) -> Any:
+        from pyovn.datapath.flows import Drop as IrDrop
+
+        return [IrDrop()]
 
 
 @register

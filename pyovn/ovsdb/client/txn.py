@@ -76,6 +76,8 @@ def _sk(item: Any) -> Any:
 
 
 def _where_uuid(uuid: Any) -> list[Any]:
+    if isinstance(uuid, NamedUuid):
+        return [["_uuid", "==", ["named-uuid", uuid.name]]]
     return [["_uuid", "==", ["uuid", str(uuid)]]]
 
 

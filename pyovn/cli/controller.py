@@ -1,0 +1,106 @@
+"""pyovn controller: the per-chassis agent (binds ports, programs the datapath)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from pyovn import __version__
+from pyovn.controller.control import register_commands
+from pyovn.controller.daemon import Controller
+from pyovn.daemon import (
+    add_daemon_options,
+    detach,
+    install_stop_handlers,
+    remove_pidfile,
+    setup_logging,
+    write_pidfile,
+)
+from pyovn.unixctl import UnixctlServer
+
+log = logging.getLogger("pyovn.controller")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="pyovn controller", description=__doc__)
+    p.add_argument(
+        "--ovnsb-db",
+        default=os.environ.get("OVN_SB_DB"),
+        required=not os.environ.get("OVN_SB_DB"),
+        metavar="REMOTE",
+        help="Southbound database",
+    )
+    p.add_argument(
+        "--ovs-db", required=True, metavar="REMOTE", help="this hypervisor's Open_vSwitch database"
+    )
+    p.add_argument("--chassis", required=True, metavar="NAME", help="chassis name (system-id)")
+    p.add_argument(
+        "--encap-ip",
+        default="127.0.0.1",
+        metavar="IP",
+        help="this chassis' tunnel endpoint address",
+    )
+    p.add_argument("--encap-type", default="geneve", choices=("geneve",))
+    p.add_argument(
+        "--encap-port",
+        type=int,
+        default=6081,
+        metavar="PORT",
+        help="UDP port for Geneve (0: pick one; peers learn it from the Encap row)",
+    )
+    p.add_argument("--hostname", default=None)
+    p.add_argument(
+        "--datapath",
+        default="sim",
+        choices=("sim",),
+        help="sim: the built-in simulated switch (ovs: see issue on real OVS)",
+    )
+    p.add_argument("--unixctl", metavar="PATH", help="control socket (pyovn appctl)")
+    add_daemon_options(p)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if args.detach:
+        ready = Path(args.pidfile) if args.pidfile else None
+        if ready is not None and ready.exists():
+            ready.unlink()
+        return detach(argv, "controller", ready)
+    setup_logging(args, "controller")
+    try:
+        asyncio.run(run(args))
+    except (ConnectionError, OSError) as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+async def run(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    install_stop_handlers(stop)
+    controller = Controller(
+        args.ovnsb_db,
+        args.ovs_db,
+        args.chassis,
+        args.encap_ip,
+        args.encap_type,
+        args.encap_port,
+        args.hostname,
+    )
+    unixctl = None
+    if args.unixctl:
+        unixctl = UnixctlServer(args.unixctl, __version__)
+        register_commands(unixctl, controller, stop)
+        await unixctl.start()
+    if args.pidfile is not None:
+        write_pidfile(args.pidfile or "controller.pid")
+    try:
+        await controller.run(stop)
+    finally:
+        if unixctl is not None:
+            await unixctl.close()
+        remove_pidfile(args.pidfile or None)

@@ -1,0 +1,338 @@
+"""pyovn controller: one per chassis.
+
+Each round: make sure the Chassis is registered; give local interfaces their ports (the
+simulated datapath plays ovs-vswitchd); decide which Port_Bindings to bind (binding.py);
+compute and install the flow table (flows.py + physical.py); then, in one Southbound
+transaction, claim what is bound here with up=true (its flows are installed by then), release
+what is not, and report nb_cfg; finally mark interfaces ovn-installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from typing import Any
+
+from pyovn.controller.binding import Decision, Kind, classify
+from pyovn.controller.chassis import ChassisConfig, register_chassis
+from pyovn.controller.flows import LflowCache
+from pyovn.controller.physical import LocalPort, McGroup, PhysicalState, RemotePort, physical_flows
+from pyovn.datapath.sim_backend import GENEVE_PORT, SimBackend
+from pyovn.ovsdb.client.client import OvsdbClient
+from pyovn.ovsdb.client.replica import RowView
+from pyovn.ovsdb.client.txn import Txn
+
+log = logging.getLogger("pyovn.controller")
+
+SB_TABLES = (
+    "SB_Global",
+    "Chassis",
+    "Chassis_Private",
+    "Encap",
+    "Datapath_Binding",
+    "Port_Binding",
+    "Multicast_Group",
+    "Logical_Flow",
+    "Logical_DP_Group",
+)
+OVS_TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface")
+
+
+class Controller:
+    def __init__(
+        self,
+        sb_remote: str,
+        ovs_remote: str,
+        chassis: str,
+        encap_ip: str,
+        encap_type: str = "geneve",
+        encap_port: int = GENEVE_PORT,
+        hostname: str | None = None,
+    ) -> None:
+        self.config = ChassisConfig(
+            chassis, hostname or socket.gethostname(), encap_type, encap_ip, encap_port
+        )
+        self.sb = OvsdbClient(sb_remote, "OVN_Southbound")
+        self.ovs = OvsdbClient(ovs_remote, "Open_vSwitch")
+        for t in SB_TABLES:
+            self.sb.watch(t)
+        for t in OVS_TABLES:
+            self.ovs.watch(t)
+        self.backend = SimBackend(chassis, encap_ip, encap_port)
+        self.cache = LflowCache()
+        self.wakeup = asyncio.Event()
+        self.sb.add_listener(lambda ev: self.wakeup.set())
+        self.ovs.add_listener(lambda ev: self.wakeup.set())
+        self.decisions: dict[str, Decision] = {}  # logical port -> decision
+        self.bound: dict[str, LocalPort] = {}
+        self.n_rounds = 0
+        self.last_round_s = 0.0
+        self.installed_flows = 0
+        self._port_maps: dict[int, dict[str, int]] = {}
+        self._port_map_versions: dict[int, int] = {}
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def chassis_uuid(self) -> str | None:
+        row = self.sb.find_one("Chassis", name=self.name)
+        return None if row is None else row.uuid
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self.backend.start()
+        self.config.port = self.backend.encap_port
+        await self.sb.start()
+        await self.ovs.start()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.start()
+        stopper = asyncio.ensure_future(stop.wait())
+        self.wakeup.set()
+        try:
+            while not stop.is_set():
+                waiter = asyncio.ensure_future(self.wakeup.wait())
+                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                if stop.is_set():
+                    break
+                self.wakeup.clear()
+                try:
+                    await self.round()
+                except Exception as exc:  # keep the chassis alive; retry soon
+                    log.warning("round failed (%s); retrying", exc, exc_info=log.isEnabledFor(10))
+                    await asyncio.sleep(0.2)
+                    self.wakeup.set()
+        finally:
+            stopper.cancel()
+            await self.close()
+
+    async def close(self) -> None:
+        self.backend.close()
+        await self.sb.close()
+        await self.ovs.close()
+
+    # ------------------------------------------------------------------ one round
+
+    async def round(self) -> None:
+        start = time.perf_counter()
+        await register_chassis(self.sb, self.config)
+        chassis_uuid = self.chassis_uuid()
+        ifaces = await self._sync_interfaces()
+        self._decide(chassis_uuid, ifaces)
+        self._install(chassis_uuid)
+        await self.sb.transact(lambda txn: self._claims(txn, chassis_uuid))
+        await self._mark_installed()
+        self.n_rounds += 1
+        self.last_round_s = time.perf_counter() - start
+
+    async def _sync_interfaces(self) -> dict[str, int]:
+        """iface-id -> ofport; gives every interface a port on the simulated switch."""
+        rows = self.ovs.rows("Interface")
+        present = set()
+        ofports: dict[str, int] = {}
+        for row in rows.values():
+            name = row["name"]
+            if row["type"] not in ("", "internal", "system"):
+                continue
+            present.add(name)
+            ofports[row.uuid] = self.backend.vif_port(name)
+        for name in [
+            n for n in self.backend.switch.by_name if n not in present and not n.startswith("ovn-")
+        ]:
+            self.backend.remove_vif(name)
+
+        def build(txn: Txn) -> None:
+            for uuid, ofport in ofports.items():
+                row = self.ovs.rows("Interface").get(uuid)
+                if row is not None and row.one("ofport") != ofport:
+                    txn.update("Interface", uuid, {"ofport": [ofport]})
+
+        await self.ovs.transact(build)
+        out = {}
+        for uuid, ofport in ofports.items():
+            iface_id = rows[uuid]["external_ids"].get("iface-id") if uuid in rows else None
+            if iface_id:
+                out[iface_id] = ofport
+        return out
+
+    def _decide(self, chassis_uuid: str | None, ifaces: dict[str, int]) -> None:
+        pbs = self.sb.rows("Port_Binding")
+        decisions: dict[str, Decision] = {}
+        bound_vifs: dict[str, int] = {}
+        children = []
+        for pb in pbs.values():
+            if pb.one("parent_port") is not None:
+                children.append(pb)
+                continue
+            d = classify(pb, chassis_uuid, ifaces, bound_vifs)
+            decisions[pb["logical_port"]] = d
+            if d.kind is Kind.VIF:
+                bound_vifs[pb["logical_port"]] = d.ofport
+        for pb in children:
+            decisions[pb["logical_port"]] = classify(pb, chassis_uuid, ifaces, bound_vifs)
+        for name, d in decisions.items():
+            old = self.decisions.get(name)
+            if old is not None and old.bind and not d.bind:
+                log.info("releasing %s: %s", name, d.reason)
+            elif d.bind and (old is None or not old.bind):
+                log.info("binding %s (%s)", name, d.kind.value)
+        self.decisions = decisions
+
+    # ------------------------------------------------------------------ flows
+
+    def _install(self, chassis_uuid: str | None) -> None:
+        sb = self.sb
+        dps = sb.rows("Datapath_Binding")
+        pbs = sb.rows("Port_Binding")
+        local: dict[str, LocalPort] = {}
+        local_dps: set[str] = set()
+        for pb in pbs.values():
+            d = self.decisions.get(pb["logical_port"])
+            if d is None or not d.bind:
+                continue
+            dp = dps.get(pb["datapath"])
+            if dp is None:
+                continue
+            local_dps.add(dp.uuid)
+            local[pb["logical_port"]] = LocalPort(
+                pb["logical_port"], dp["tunnel_key"], pb["tunnel_key"], d.ofport, d.tag
+            )
+        self.bound = local
+        state = PhysicalState(local=list(local.values()))
+        chassis_rows = sb.rows("Chassis")
+        port_maps: dict[int, dict[str, int]] = {}
+        pb_chassis: dict[str, str | None] = {}
+        for pb in pbs.values():
+            if pb["datapath"] not in local_dps:
+                continue
+            dp_key = dps[pb["datapath"]]["tunnel_key"]
+            port_maps.setdefault(dp_key, {})[pb["logical_port"]] = pb["tunnel_key"]
+            owner = pb.one("chassis")
+            pb_chassis[pb.uuid] = owner
+            if pb["logical_port"] in local or owner is None or owner == chassis_uuid:
+                continue
+            ch = chassis_rows.get(owner)
+            tunnel = self._tunnel(ch) if ch is not None else None
+            if tunnel is not None:
+                state.tunnels[ch["name"]] = tunnel
+                state.remote.append(
+                    RemotePort(pb["logical_port"], dp_key, pb["tunnel_key"], ch["name"])
+                )
+        local_keys = {(p.dp_key, p.key) for p in local.values()}
+        for mc in sb.rows("Multicast_Group").values():
+            if mc["datapath"] not in local_dps:
+                continue
+            dp_key = dps[mc["datapath"]]["tunnel_key"]
+            port_maps.setdefault(dp_key, {})[mc["name"]] = mc["tunnel_key"]
+            members_local = []
+            remote: set[str] = set()
+            for member in mc["ports"]:
+                pb = pbs.get(member)
+                if pb is None:
+                    continue
+                if (dp_key, pb["tunnel_key"]) in local_keys:
+                    members_local.append(pb["tunnel_key"])
+                    continue
+                owner = pb_chassis.get(member)
+                ch = chassis_rows.get(owner) if owner else None
+                if ch is not None and ch["name"] in state.tunnels:
+                    remote.add(ch["name"])
+            state.groups.append(
+                McGroup(
+                    dp_key, mc["tunnel_key"], tuple(sorted(members_local)), tuple(sorted(remote))
+                )
+            )
+        for dp_key, ports in port_maps.items():
+            if self._port_maps.get(dp_key) != ports:
+                self._port_map_versions[dp_key] = self._port_map_versions.get(dp_key, 0) + 1
+        self._port_maps = port_maps
+        flows = physical_flows(state)
+        flows.extend(self._logical_flows(local_dps, dps))
+        added, removed = self.backend.install(flows)
+        self.installed_flows = len(self.backend.switch.installed)
+        if added or removed:
+            log.debug("flow table: +%d -%d (%d)", added, removed, self.installed_flows)
+
+    def _tunnel(self, chassis: RowView) -> Any:
+        for encap_uuid in chassis["encaps"]:
+            encap = self.sb.get("Encap", encap_uuid)
+            if encap is None or encap["type"] not in ("geneve", "vxlan"):
+                continue
+            port = int(encap["options"].get("dst_port", GENEVE_PORT))
+            return self.backend.tunnel(chassis["name"], encap["ip"], port)
+        return None
+
+    def _logical_flows(self, local_dps: set[str], dps: dict[str, RowView]) -> list[Any]:
+        groups = self.sb.rows("Logical_DP_Group")
+        dp_of: dict[str, list[int]] = {}
+        rows = []
+        for row in self.sb.rows("Logical_Flow").values():
+            targets: list[str] = []
+            dp = row.one("logical_datapath")
+            if dp is not None:
+                targets = [dp]
+            else:
+                group = row.one("logical_dp_group")
+                if group is not None and group in groups:
+                    targets = list(groups[group]["datapaths"])
+            keys = [dps[t]["tunnel_key"] for t in targets if t in local_dps and t in dps]
+            if keys:
+                dp_of[row.uuid] = keys
+                rows.append(row)
+        return self.cache.flows(rows, dp_of, self._port_maps, self._port_map_versions)
+
+    # ------------------------------------------------------------------ Southbound writes
+
+    def _claims(self, txn: Txn, chassis_uuid: str | None) -> None:
+        if chassis_uuid is None:
+            return
+        for pb in self.sb.rows("Port_Binding").values():
+            name = pb["logical_port"]
+            d = self.decisions.get(name)
+            mine = pb.one("chassis") == chassis_uuid
+            owner = pb.one("chassis")
+            taken = owner is not None and not mine and pb.one("requested_chassis") != chassis_uuid
+            if d is not None and d.bind and not taken:
+                if not mine or pb.one("up") is not True:
+                    txn.verify("Port_Binding", pb.uuid, {"chassis": pb["chassis"]})
+                    txn.update("Port_Binding", pb.uuid, {"chassis": chassis_uuid, "up": True})
+            elif mine:
+                txn.verify("Port_Binding", pb.uuid, {"chassis": pb["chassis"]})
+                txn.update("Port_Binding", pb.uuid, {"chassis": None, "up": False})
+        sb_global = next(iter(self.sb.rows("SB_Global").values()), None)
+        private = self.sb.find_one("Chassis_Private", name=self.name)
+        if (
+            sb_global is not None
+            and private is not None
+            and private["nb_cfg"] != sb_global["nb_cfg"]
+        ):
+            txn.update(
+                "Chassis_Private",
+                private.uuid,
+                {"nb_cfg": sb_global["nb_cfg"], "nb_cfg_timestamp": int(time.time() * 1000)},
+            )
+
+    async def _mark_installed(self) -> None:
+        bound_ids = {n for n, d in self.decisions.items() if d.kind is Kind.VIF}
+
+        def build(txn: Txn) -> None:
+            for row in self.ovs.rows("Interface").values():
+                iface_id = row["external_ids"].get("iface-id")
+                installed = row["external_ids"].get("ovn-installed") == "true"
+                if iface_id in bound_ids and not installed:
+                    txn.mutate(
+                        "Interface",
+                        row.uuid,
+                        [("external_ids", "insert", {"ovn-installed": "true"})],
+                    )
+                elif installed and iface_id not in bound_ids:
+                    txn.mutate(
+                        "Interface", row.uuid, [("external_ids", "delete", ["ovn-installed"])]
+                    )
+
+        await self.ovs.transact(build)

@@ -1,0 +1,171 @@
+"""Physical flows: how packets enter and leave the logical pipelines on this chassis.
+
+* table phy_to_log: a local VIF's untagged frames become its logical port; a frame on a
+  VM's VIF whose VLAN id belongs to a container inside that VM has the tag stripped and
+  becomes the container's logical port; any other tagged frame matches nothing and is
+  dropped. Tunnel ports go straight to local output (the sender ran the ingress pipeline).
+* remote_output: ports (and multicast members) on other chassis go into a tunnel.
+* local_output: ports here (and local multicast members) go to the egress pipeline.
+* check_loopback: a packet going back out of its inport is dropped unless flags.loopback.
+* log_to_phy: out of the VIF; a container's frames get its VLAN tag pushed and leave
+  through the parent VM's VIF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyovn.datapath.flows import (
+    FLAG_LOOPBACK,
+    FLAGS,
+    IN_PORT,
+    INPORT,
+    METADATA,
+    OUTPORT,
+    T_CHECK_LOOPBACK,
+    T_LOCAL_OUTPUT,
+    T_LOG_EGRESS,
+    T_LOG_INGRESS,
+    T_LOG_TO_PHY,
+    T_PHY_TO_LOG,
+    T_REMOTE_OUTPUT,
+    Clone,
+    Flow,
+    Output,
+    PopVlan,
+    PushVlan,
+    Resubmit,
+    SetField,
+    Tunnel,
+)
+
+VLAN_PRESENT = 0x1000
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPort:
+    """A logical port bound on this chassis."""
+
+    name: str
+    dp_key: int
+    key: int
+    ofport: int  # the VIF's port (the parent VM's VIF for a container)
+    tag: int | None = None  # set for a container inside a VM
+
+
+@dataclass(frozen=True, slots=True)
+class RemotePort:
+    name: str
+    dp_key: int
+    key: int
+    chassis: str
+
+
+@dataclass(frozen=True, slots=True)
+class McGroup:
+    dp_key: int
+    key: int
+    local: tuple[int, ...]  # port keys of members bound here
+    remote_chassis: tuple[str, ...]  # chassis with at least one member
+
+
+@dataclass
+class PhysicalState:
+    local: list[LocalPort] = field(default_factory=list)
+    remote: list[RemotePort] = field(default_factory=list)
+    groups: list[McGroup] = field(default_factory=list)
+    tunnels: dict[str, Tunnel] = field(default_factory=dict)  # chassis name -> tunnel
+
+
+def physical_flows(state: PhysicalState) -> list[Flow]:
+    flows: list[Flow] = []
+    add = flows.append
+    for port in state.local:
+        enter = [
+            SetField(METADATA, port.dp_key),
+            SetField(INPORT, port.key),
+            Resubmit(T_LOG_INGRESS),
+        ]
+        if port.tag is None:
+            add(
+                Flow.make(
+                    T_PHY_TO_LOG,
+                    100,
+                    {IN_PORT: port.ofport, "vlan.tci": (0, VLAN_PRESENT)},
+                    enter,
+                    f"vif {port.name}",
+                )
+            )
+            leave = [Output(port.ofport)]
+        else:
+            add(
+                Flow.make(
+                    T_PHY_TO_LOG,
+                    150,
+                    {
+                        IN_PORT: port.ofport,
+                        "vlan.tci": (VLAN_PRESENT | port.tag, VLAN_PRESENT | 0xFFF),
+                    },
+                    [PopVlan(), *enter],
+                    f"container {port.name} tag {port.tag}",
+                )
+            )
+            leave = [PushVlan(port.tag), Output(port.ofport)]
+        here = {METADATA: port.dp_key, OUTPORT: port.key}
+        add(Flow.make(T_LOCAL_OUTPUT, 100, here, [Resubmit(T_CHECK_LOOPBACK)], port.name))
+        add(
+            Flow.make(
+                T_CHECK_LOOPBACK,
+                100,
+                {
+                    METADATA: port.dp_key,
+                    INPORT: port.key,
+                    OUTPORT: port.key,
+                    FLAGS: (0, FLAG_LOOPBACK),
+                },
+                [],
+                f"no loopback {port.name}",
+            )
+        )
+        add(Flow.make(T_LOG_TO_PHY, 100, here, leave, port.name))
+    for tunnel in state.tunnels.values():
+        if tunnel.port:
+            add(
+                Flow.make(
+                    T_PHY_TO_LOG,
+                    100,
+                    {IN_PORT: tunnel.port},
+                    [Resubmit(T_LOCAL_OUTPUT)],
+                    f"from {tunnel.chassis}",
+                )
+            )
+    for port in state.remote:
+        tunnel = state.tunnels.get(port.chassis)
+        if tunnel is None:
+            continue
+        add(
+            Flow.make(
+                T_REMOTE_OUTPUT,
+                100,
+                {METADATA: port.dp_key, OUTPORT: port.key},
+                [tunnel],
+                f"remote {port.name} on {port.chassis}",
+            )
+        )
+    for group in state.groups:
+        match = {METADATA: group.dp_key, OUTPORT: group.key}
+        remote = [state.tunnels[c] for c in group.remote_chassis if c in state.tunnels]
+        add(
+            Flow.make(
+                T_REMOTE_OUTPUT,
+                100,
+                match,
+                [*remote, Resubmit(T_LOCAL_OUTPUT)],
+                f"multicast {group.key}",
+            )
+        )
+        copies = [Clone((SetField(OUTPORT, k), Resubmit(T_CHECK_LOOPBACK))) for k in group.local]
+        add(Flow.make(T_LOCAL_OUTPUT, 100, match, copies, f"multicast {group.key}"))
+    add(Flow.make(T_REMOTE_OUTPUT, 0, {}, [Resubmit(T_LOCAL_OUTPUT)], "default"))
+    add(Flow.make(T_CHECK_LOOPBACK, 0, {}, [Resubmit(T_LOG_EGRESS)], "default"))
+    return flows
