@@ -1,0 +1,79 @@
+"""IP address management: addresses from a subnet's allocation pools.
+
+The lowest free address is offered; the database's unique (subnet, address) constraint is
+what guarantees no address is handed out twice, so the caller retries on a conflict.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+from collections.abc import Iterable
+
+from pyovn.api.errors import BadRequest, Conflict
+
+
+def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
+    net = ipaddress.ip_network(cidr)
+    first = net.network_address + 1
+    last = net.broadcast_address - (1 if net.version == 4 else 0)
+    if net.num_addresses <= 2:
+        return []
+    pools = []
+    gw = ipaddress.ip_address(gateway) if gateway else None
+    if gw is not None and first <= gw <= last:
+        if gw > first:
+            pools.append({"start": str(first), "end": str(gw - 1)})
+        if gw < last:
+            pools.append({"start": str(gw + 1), "end": str(last)})
+    else:
+        pools.append({"start": str(first), "end": str(last)})
+    return pools
+
+
+def validate_pools(cidr: str, gateway: str | None, pools: list[dict[str, str]]) -> None:
+    net = ipaddress.ip_network(cidr)
+    ranges = []
+    for pool in pools:
+        try:
+            start = ipaddress.ip_address(pool["start"])
+            end = ipaddress.ip_address(pool["end"])
+        except (KeyError, ValueError, TypeError):
+            raise BadRequest(
+                "Invalid input for allocation_pools: each pool needs start and end IP addresses"
+            ) from None
+        if start not in net or end not in net or start > end:
+            raise BadRequest(
+                f"Invalid input for allocation_pools: {pool['start']}-{pool['end']}"
+                f" is not a range inside {cidr}"
+            )
+        ranges.append((start, end))
+    ranges.sort()
+    for (_a0, a1), (b0, _b1) in itertools.pairwise(ranges):
+        if b0 <= a1:
+            raise BadRequest(f"Invalid input for allocation_pools: pools overlap at {b0}")
+    if gateway is not None:
+        gw = ipaddress.ip_address(gateway)
+        if any(s <= gw <= e for s, e in ranges):
+            raise BadRequest(
+                f"Invalid input for gateway_ip: {gateway} is inside an allocation pool"
+            )
+
+
+def in_pools(address: str, pools: list[dict[str, str]]) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(
+        ipaddress.ip_address(p["start"]) <= ip <= ipaddress.ip_address(p["end"]) for p in pools
+    )
+
+
+def first_free(pools: list[dict[str, str]], used: Iterable[str]) -> str:
+    taken = {ipaddress.ip_address(u) for u in used}
+    for pool in pools:
+        ip = ipaddress.ip_address(pool["start"])
+        end = ipaddress.ip_address(pool["end"])
+        while ip <= end:
+            if ip not in taken:
+                return str(ip)
+            ip += 1
+    raise Conflict("No more IP addresses available on the subnet", "IpAddressGenerationFailure")
