@@ -30,7 +30,7 @@ from pyovn.datapath.flows import (
     SetField,
     Tunnel,
 )
-from pyovn.datapath.packet import build_frame, parse_frame
+from pyovn.datapath.packet import HeaderExtras, build_frame, parse_frame
 
 log = logging.getLogger("pyovn.datapath.sim")
 
@@ -80,6 +80,7 @@ class SimSwitch:
         self.n_flow_mods = 0
         self.n_packets = 0
         self._next_ofport = 1
+        self._extras: HeaderExtras | None = None
 
     # ------------------------------------------------------------------ ports
 
@@ -142,7 +143,7 @@ class SimSwitch:
         port = self.ports.get(ofport)
         if port is not None:
             port.n_tx += 1
-        return self._run(fields, parsed.payload, trace)
+        return self._run(fields, parsed.payload, trace, parsed.extras)
 
     def receive_tunnel(
         self, ofport: int, vni: int, inport: int, outport: int, inner: bytes, trace: bool = False
@@ -151,10 +152,14 @@ class SimSwitch:
         parsed = parse_frame(inner)
         fields = dict(parsed.fields)
         fields.update({IN_PORT: ofport, METADATA: vni, INPORT: inport, OUTPORT: outport})
-        return self._run(fields, parsed.payload, trace)
+        return self._run(fields, parsed.payload, trace, parsed.extras)
 
-    def _run(self, fields: dict[str, int], payload: bytes, trace: bool) -> Result:
+    def _run(self, fields: dict[str, int], payload: bytes, trace: bool,
+             extras: HeaderExtras | None = None) -> Result:
+        """Run a packet from table 0. ``extras`` carries the header details that are not
+        fields (TCP sequence numbers, IPv4 id, ...) so rebuilt frames keep them."""
         self.n_packets += 1
+        self._extras = extras
         result = Result()
         self._table(T_PHY_TO_LOG, fields, payload, result, 0, trace)
         for name, frame in result.outputs:
@@ -218,13 +223,13 @@ class SimSwitch:
             elif isinstance(act, Output):
                 port = self.ports.get(act.port)
                 if port is not None and len(result.outputs) < MAX_OUTPUTS:
-                    result.outputs.append((port.name, build_frame(_headers(fields), payload)))
+                    result.outputs.append((port.name, build_frame(_headers(fields), payload, extras=self._extras)))
             elif isinstance(act, PushVlan):
                 fields["vlan.tci"] = (act.vid & 0xFFF) | 0x1000
             elif isinstance(act, PopVlan):
                 fields["vlan.tci"] = 0
             elif isinstance(act, Tunnel):
-                inner = build_frame(_headers(fields), payload)
+                inner = build_frame(_headers(fields), payload, extras=self._extras)
                 result.tunnels.append(
                     (
                         act,
