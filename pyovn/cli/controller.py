@@ -55,8 +55,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--datapath",
         default="sim",
-        choices=("sim",),
-        help="sim: the built-in simulated switch (ovs: see issue on real OVS)",
+        choices=("sim", "ovs"),
+        help="sim: the built-in simulated switch; ovs: br-int of a running ovs-vswitchd "
+        "(flows through ovs-ofctl; set OVS_RUNDIR when it is not the default)",
+    )
+    p.add_argument(
+        "--ovs-datapath-type",
+        default="netdev",
+        choices=("netdev", "system"),
+        help="br-int's datapath type when pyovn creates it (netdev: userspace, no kernel module)",
     )
     p.add_argument("--unixctl", metavar="PATH", help="control socket (pyovn appctl)")
     add_daemon_options(p)
@@ -90,6 +97,8 @@ async def run(args: argparse.Namespace) -> None:
         args.encap_type,
         args.encap_port,
         args.hostname,
+        datapath=args.datapath,
+        ovs_datapath_type=args.ovs_datapath_type,
     )
     unixctl = None
     if args.unixctl:

@@ -90,10 +90,12 @@ def register_commands(unixctl: UnixctlServer, ctl: Controller, stop: asyncio.Eve
 
     unixctl.register("exit", lambda args: (stop.set(), "")[1], "")
     unixctl.register("status", status, "")
+    unixctl.register("lflow-failures", failures, "")
+    if ctl.datapath != "sim":
+        return
     unixctl.register("sim/host", host, "IFACE MAC IP [VLAN]")
     unixctl.register("sim/ping", ping, "IFACE DST_IP [VLAN]")
     unixctl.register("sim/send", send, "IFACE HEXFRAME")
     unixctl.register("sim/recv", recv, "IFACE")
     unixctl.register("sim/dump-flows", lambda args: backend.switch.dump_flows(), "")
     unixctl.register("sim/ports", ports, "")
-    unixctl.register("lflow-failures", failures, "")

@@ -50,6 +50,8 @@ class Controller:
         encap_type: str = "geneve",
         encap_port: int = GENEVE_PORT,
         hostname: str | None = None,
+        datapath: str = "sim",
+        ovs_datapath_type: str = "netdev",
     ) -> None:
         self.config = ChassisConfig(
             chassis, hostname or socket.gethostname(), encap_type, encap_ip, encap_port
@@ -60,7 +62,21 @@ class Controller:
             self.sb.watch(t)
         for t in OVS_TABLES:
             self.ovs.watch(t)
-        self.backend = SimBackend(chassis, encap_ip, encap_port)
+        self.datapath = datapath
+        self.backend: Any
+        if datapath == "ovs":
+            from pyovn.datapath.ovs import OvsBackend
+
+            self.backend = OvsBackend(
+                chassis,
+                encap_ip,
+                self.ovs,
+                datapath_type=ovs_datapath_type,
+                encap_port=encap_port,
+                encap_type=encap_type,
+            )
+        else:
+            self.backend = SimBackend(chassis, encap_ip, encap_port)
         self.cache = LflowCache()
         self.wakeup = asyncio.Event()
         self.sb.add_listener(lambda ev: self.wakeup.set())
@@ -84,10 +100,13 @@ class Controller:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        await self.backend.start()
-        self.config.port = self.backend.encap_port
+        if self.datapath == "sim":
+            await self.backend.start()
+            self.config.port = self.backend.encap_port
         await self.sb.start()
         await self.ovs.start()
+        if self.datapath != "sim":
+            await self.backend.start()
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.start()
@@ -122,9 +141,13 @@ class Controller:
         start = time.perf_counter()
         await register_chassis(self.sb, self.config)
         chassis_uuid = self.chassis_uuid()
-        ifaces = await self._sync_interfaces()
+        if self.backend.assigns_ofports:
+            ifaces = await self._sync_interfaces()
+        else:
+            ifaces = self.backend.interface_ports()
+            await self.backend.sync_tunnels(self._peers(chassis_uuid))
         self._decide(chassis_uuid, ifaces)
-        self._install(chassis_uuid)
+        await self._install(chassis_uuid)
         await self.sb.transact(lambda txn: self._claims(txn, chassis_uuid))
         await self._mark_installed()
         self.n_rounds += 1
@@ -185,7 +208,21 @@ class Controller:
 
     # ------------------------------------------------------------------ flows
 
-    def _install(self, chassis_uuid: str | None) -> None:
+    def _peers(self, chassis_uuid: str | None) -> dict[str, tuple[str, int]]:
+        """Every other chassis with a tunnel endpoint: name -> (ip, UDP port)."""
+        out = {}
+        for row in self.sb.rows("Chassis").values():
+            if row.uuid == chassis_uuid:
+                continue
+            for encap_uuid in row["encaps"]:
+                encap = self.sb.get("Encap", encap_uuid)
+                if encap is not None and encap["type"] in ("geneve", "vxlan"):
+                    port = int(encap["options"].get("dst_port", GENEVE_PORT))
+                    out[row["name"]] = (encap["ip"], port)
+                    break
+        return out
+
+    async def _install(self, chassis_uuid: str | None) -> None:
         sb = self.sb
         dps = sb.rows("Datapath_Binding")
         pbs = sb.rows("Port_Binding")
@@ -253,8 +290,11 @@ class Controller:
         self._port_maps = port_maps
         flows = physical_flows(state)
         flows.extend(self._logical_flows(local_dps, dps))
-        added, removed = self.backend.install(flows)
-        self.installed_flows = len(self.backend.switch.installed)
+        result = self.backend.install(flows)
+        if asyncio.iscoroutine(result):
+            result = await result
+        added, removed = result
+        self.installed_flows = len(flows)
         if added or removed:
             log.debug("flow table: +%d -%d (%d)", added, removed, self.installed_flows)
 

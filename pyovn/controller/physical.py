@@ -31,6 +31,7 @@ from pyovn.datapath.flows import (
     T_REMOTE_OUTPUT,
     Clone,
     Flow,
+    FromTunnel,
     Output,
     PopVlan,
     PushVlan,
@@ -135,7 +136,7 @@ def physical_flows(state: PhysicalState) -> list[Flow]:
                     T_PHY_TO_LOG,
                     100,
                     {IN_PORT: tunnel.port},
-                    [Resubmit(T_LOCAL_OUTPUT)],
+                    [FromTunnel(), Resubmit(T_LOCAL_OUTPUT)],
                     f"from {tunnel.chassis}",
                 )
             )

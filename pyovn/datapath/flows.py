@@ -117,6 +117,15 @@ class Tunnel:
 
 
 @dataclass(frozen=True, slots=True)
+class FromTunnel:
+    """A packet from a peer chassis: take the datapath key and the logical in/out ports
+    from the tunnel metadata (the simulator set them already when the packet arrived)."""
+
+    def __str__(self) -> str:
+        return "from_tunnel"
+
+
+@dataclass(frozen=True, slots=True)
 class Clone:
     """Run nested actions on a copy of the packet; the original continues unchanged."""
 
@@ -132,7 +141,9 @@ class Drop:
         return "drop"
 
 
-Action = SetField | Move | Resubmit | Output | PushVlan | PopVlan | Tunnel | Clone | Drop
+Action = (
+    SetField | Move | Resubmit | Output | PushVlan | PopVlan | Tunnel | FromTunnel | Clone | Drop
+)
 
 
 # --------------------------------------------------------------------------- flows

@@ -44,6 +44,8 @@ class _Underlay(asyncio.DatagramProtocol):
 
 
 class SimBackend:
+    assigns_ofports = True  # the simulator plays ovs-vswitchd: it numbers the VIF ports
+
     def __init__(self, chassis: str, encap_ip: str, encap_port: int = GENEVE_PORT) -> None:
         self.chassis = chassis
         self.encap_ip = encap_ip
