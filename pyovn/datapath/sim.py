@@ -154,8 +154,13 @@ class SimSwitch:
         fields.update({IN_PORT: ofport, METADATA: vni, INPORT: inport, OUTPORT: outport})
         return self._run(fields, parsed.payload, trace, parsed.extras)
 
-    def _run(self, fields: dict[str, int], payload: bytes, trace: bool,
-             extras: HeaderExtras | None = None) -> Result:
+    def _run(
+        self,
+        fields: dict[str, int],
+        payload: bytes,
+        trace: bool,
+        extras: HeaderExtras | None = None,
+    ) -> Result:
         """Run a packet from table 0. ``extras`` carries the header details that are not
         fields (TCP sequence numbers, IPv4 id, ...) so rebuilt frames keep them."""
         self.n_packets += 1
@@ -223,7 +228,9 @@ class SimSwitch:
             elif isinstance(act, Output):
                 port = self.ports.get(act.port)
                 if port is not None and len(result.outputs) < MAX_OUTPUTS:
-                    result.outputs.append((port.name, build_frame(_headers(fields), payload, extras=self._extras)))
+                    result.outputs.append(
+                        (port.name, build_frame(_headers(fields), payload, extras=self._extras))
+                    )
             elif isinstance(act, PushVlan):
                 fields["vlan.tci"] = (act.vid & 0xFFF) | 0x1000
             elif isinstance(act, PopVlan):
