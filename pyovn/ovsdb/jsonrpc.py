@@ -13,10 +13,10 @@ work done in C:
 * Messages that start and end inside one chunk (the common case for small messages)
   are decoded by ``json``'s C ``raw_decode``, which reports where each value ended.
 * While a big message is incomplete, each new chunk is only *summarised* with bulk byte
-  operations (``replace`` and ``translate``, which run in C): string
-  contents go, the brackets left are reduced pairwise, and what remains tells how far
-  the nesting depth can fall within the chunk.  If it cannot reach zero the chunk is
-  just queued: no Python loop over its bytes and no re-parsing.
+  operations (``replace`` and ``translate``, in C): string contents go, the brackets
+  left are reduced pairwise, and what remains tells how far the nesting depth can fall
+  within the chunk.  If it cannot reach zero the chunk is just queued: no Python loop
+  over its bytes and no re-parsing.
 * Only in the chunk where a message ends (or where one begins but does not end) does
   an exact tokenizer walk its strings and brackets, one Python step per token.  The
   message's bytes are then joined once and parsed once (``orjson`` when importable and
@@ -40,26 +40,14 @@ try:  # optional accelerator; the stdlib path below is complete on its own
 except ImportError:  # pragma: no cover - exercised in a subprocess test
     _orjson = None
 
+# fmt: off
 __all__ = [
-    "DEFAULT_MAX_MESSAGE_BYTES",
-    "Connection",
-    "ErrorReply",
-    "Message",
-    "Notification",
-    "ProtocolError",
-    "Reply",
-    "Request",
-    "echo_reply",
-    "echo_request",
-    "encode_many",
-    "encode_message",
-    "is_echo",
-    "is_echo_reply",
-    "json_backend",
-    "message_to_json",
-    "parse_message",
-    "request_ids",
+    "DEFAULT_MAX_MESSAGE_BYTES", "Connection", "ErrorReply", "Message", "Notification",
+    "ProtocolError", "Reply", "Request", "echo_reply", "echo_request", "encode_many",
+    "encode_message", "is_echo", "is_echo_reply", "json_backend", "message_to_json",
+    "parse_message", "request_ids",
 ]
+# fmt: on
 
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 ECHO_ID = "echo"
@@ -80,10 +68,9 @@ class Request:
     params: list
     id: Any
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # a null id makes it a Notification
         _check_method(self.method, self.params, ValueError)
-        if self.id is None:
-            raise ValueError("a Request needs a non-null id (use Notification)")
+        _non_null(self, "id")
 
 
 @dataclass(frozen=True)
@@ -105,10 +92,7 @@ class Reply:
     id: Any
 
     def __post_init__(self) -> None:
-        if self.result is None:
-            raise ValueError("a Reply needs a non-null result")
-        if self.id is None:
-            raise ValueError("a Reply needs a non-null id")
+        _non_null(self, "result", "id")
 
 
 @dataclass(frozen=True)
@@ -119,16 +103,19 @@ class ErrorReply:
     id: Any
 
     def __post_init__(self) -> None:
-        if self.error is None:
-            raise ValueError("an ErrorReply needs a non-null error")
-        if self.id is None:
-            raise ValueError("an ErrorReply needs a non-null id")
+        _non_null(self, "error", "id")
 
 
 Message = Request | Notification | Reply | ErrorReply
 
 _REQUEST_KEYS = frozenset(("method", "params", "id"))
 _RESPONSE_KEYS = frozenset(("result", "error", "id"))
+
+
+def _non_null(msg: object, *fields: str) -> None:
+    for name in fields:
+        if getattr(msg, name) is None:
+            raise ValueError(f"{type(msg).__name__}.{name} must not be null")
 
 
 def _check_method(method: object, params: object, exc: type[Exception]) -> None:
@@ -187,17 +174,12 @@ def _members_error(
     return f"{kind} has wrong members ({'; '.join(parts)})"
 
 
+_JSON_TYPES = {list: "an array", str: "a string", bool: "a boolean", int: "a number",
+               float: "a number", type(None): "null"}  # fmt: skip
+
+
 def _json_type(value: object) -> str:
-    for typ, name in (
-        (list, "an array"),
-        (str, "a string"),
-        (bool, "a boolean"),
-        (int, "a number"),
-        (float, "a number"),
-    ):
-        if isinstance(value, typ):
-            return name
-    return "null" if value is None else type(value).__name__
+    return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
 def message_to_json(msg: Message) -> dict[str, Any]:
@@ -278,6 +260,20 @@ def _has_long_digit_run(data: bytes) -> bool:
     return b"00000000000000000000" in data.translate(_DIGIT_SHAPE)
 
 
+# orjson 3.8 has no nesting limit and overflows the C stack (the process dies) on a
+# peer's [[[[... of some 100,000 levels.  The stdlib raises RecursionError well before
+# this depth, so deeper input is left to it.
+_ORJSON_MAX_DEPTH = 1000
+
+
+def _nesting_bound(data: bytes) -> int:
+    """An upper bound of the nesting depth of the JSON text ``data``."""
+    state = _ScanState(0, False, False, 0)
+    for pos in range(0, len(data), _BLOCK):
+        state = _summarise(data[pos : pos + _BLOCK], state)[1]
+    return state.peak
+
+
 def dumps(obj: Any) -> bytes:
     """Compact UTF-8 JSON (no spaces, non-ASCII kept as is).
 
@@ -292,13 +288,18 @@ def dumps(obj: Any) -> bytes:
     return _STDLIB_ENCODER.encode(obj).encode("utf-8")
 
 
-def loads(data: bytes) -> Any:
+def loads(data: bytes, max_depth: int | None = None) -> Any:
     """Decode one JSON text; any error becomes :class:`ProtocolError`.
 
     The stdlib decoder is the reference (NaN, Infinity and out-of-range numbers are
-    rejected); orjson is used whenever it is sure to give the identical value.
+    rejected); orjson is used whenever it is sure to give the identical value and to
+    survive the nesting depth (``max_depth``, a bound the caller knows, else computed).
     """
-    if _orjson is not None and not _has_long_digit_run(data):
+    if (
+        _orjson is not None
+        and (max_depth if max_depth is not None else _nesting_bound(data)) <= _ORJSON_MAX_DEPTH
+        and not _has_long_digit_run(data)
+    ):
         try:
             return _orjson.loads(data)
         except ValueError:
@@ -350,48 +351,57 @@ class _ScanState:
     depth: int  # open brackets not yet closed
     in_string: bool  # inside a string literal
     escape: bool  # inside a string, right after a backslash
+    peak: int  # no less than the deepest nesting seen so far
 
 
-def _scan_exact(data: bytes, pos: int, state: _ScanState) -> int | _ScanState:
-    """Find the end of the message whose scan state at ``data[pos]`` is ``state``.
+_START = _ScanState(1, False, False, 1)  # just past a message's opening bracket
 
-    Returns the index just past the closing bracket, or the state at the end of data.
+
+def _scan_exact(data: bytes, pos: int, state: _ScanState) -> tuple[int | None, _ScanState]:
+    """Scan ``data[pos:]`` for the end of a message, given the state at ``data[pos]``.
+
+    Returns the index just past the closing bracket (None if the message goes on) and
+    the state there (depth 0 when the message ended).
     """
     n = len(data)
     if pos >= n:
-        return state
-    depth = state.depth
+        return None, state
+    depth, peak = state.depth, state.peak
     if state.in_string:
         if state.escape:
             pos += 1
             if pos >= n:
-                return _ScanState(depth, True, False)
+                return None, _ScanState(depth, True, False, peak)
         end = _STRING_REST.match(data, pos).end()
         if end >= n or data[end] != _QUOTE:
-            return _ScanState(depth, True, end < n)
+            return None, _ScanState(depth, True, end < n, peak)
         pos = end + 1
     for m in _TOKEN.finditer(data, pos):
         c = data[m.start()]
         if c == _QUOTE:
             if m.end() == n and m.group(1) is None:
-                return _ScanState(depth, True, m.group(2) is not None)
+                return None, _ScanState(depth, True, m.group(2) is not None, peak)
         elif c in _OPENERS:
             depth += 1
+            if depth > peak:
+                peak = depth
         else:
             depth -= 1
             if depth <= 0:
-                return m.end()
-    return _ScanState(depth, False, False)
+                return m.end(), _ScanState(0, False, False, peak)
+    return None, _ScanState(depth, False, False, peak)
 
 
 def _summarise(data: bytes, state: _ScanState) -> tuple[int, _ScanState]:
     """Bulk (C-speed) summary of a chunk: (lowest depth reached, state at the end).
 
-    Exact for valid JSON.  Every byte but quotes and brackets goes, and escapes with
-    them (backslash pairs, then escaped quotes, as JSON reads them left to right); adjacent
-    quote pairs are dropped (that never changes whether a bracket is inside a string),
-    bracketed strings are cut out, and matched bracket pairs are reduced away, leaving
-    ``)))(((``: the leading closers are how far the depth falls.
+    Exact for valid JSON, except that ``peak`` is only a bound.  Every byte but quotes
+    and brackets goes, and escapes with them (backslash pairs, then escaped quotes, as
+    JSON reads them left to right); adjacent quote pairs are dropped (that never
+    changes whether a bracket is inside a string), bracketed strings are cut out, and
+    matched bracket pairs are reduced away, innermost first, leaving ``)))(((``: the
+    leading closers are how far the depth falls.  The depth never rises above the
+    trailing openers plus the number of reduction passes.
     """
     if not data:
         return state.depth, state
@@ -418,25 +428,27 @@ def _summarise(data: bytes, state: _ScanState) -> tuple[int, _ScanState]:
             in_string = True
         s = _QUOTED.sub(b"", s)
     s = s.translate(_PARENS)
-    for _ in range(_MAX_REDUCE_PASSES):
+    for passes in range(_MAX_REDUCE_PASSES + 1):
         reduced = s.replace(b"()", b"")
         if len(reduced) == len(s):
             closers = len(s) - len(s.lstrip(b")"))
+            rise = passes + len(s) - closers
             break
         s = reduced
     else:  # absurdly deep nesting: finish with a plain loop over what is left
-        depth = lowest = 0
+        depth = lowest = highest = 0
         for c in s:
             depth += 1 if c == 40 else -1
             lowest = min(lowest, depth)
+            highest = max(highest, depth)
         closers = -lowest
-    opened = len(s) - s.count(b")")
-    closed = s.count(b")")
-    new_depth = state.depth + opened - closed
-    return state.depth - closers, _ScanState(new_depth, in_string, escape and in_string)
+        rise = _MAX_REDUCE_PASSES + 1 + highest
+    new_depth = state.depth + len(s) - 2 * s.count(b")")
+    peak = max(state.peak, state.depth + rise)
+    return state.depth - closers, _ScanState(new_depth, in_string, escape and in_string, peak)
 
 
-def _find_end(data: bytes, pos: int, state: _ScanState) -> int | _ScanState:
+def _find_end(data: bytes, pos: int, state: _ScanState) -> tuple[int | None, _ScanState]:
     """Like :func:`_scan_exact`, but skips in C over blocks where the message cannot end."""
     n = len(data)
     while n - pos > _BLOCK:
@@ -462,7 +474,7 @@ class Connection:
         self.max_message_bytes = max_message_bytes
         self._parts: list[bytes] = []  # bytes of the incomplete message, first is "{"
         self._size = 0
-        self._state = _ScanState(0, False, False)
+        self._state = _START
         self._error: ProtocolError | None = None
         self._ids = request_ids()
 
@@ -500,12 +512,10 @@ class Connection:
 
     def receive_eof(self) -> None:
         """The peer closed; raise :class:`ProtocolError` if a message was cut short."""
+        if self._error is None and self._parts:
+            self._error = ProtocolError(f"connection closed in the middle of a message "
+                                        f"({self._size} bytes)")  # fmt: skip
         if self._error is not None:
-            raise self._error
-        if self._parts:
-            self._error = ProtocolError(
-                f"connection closed in the middle of a message ({self._size} bytes)"
-            )
             raise self._error
 
     def _receive(self, data: bytes, out: list[Message]) -> None:
@@ -517,15 +527,15 @@ class Connection:
             if lowest > 0:
                 self._append(data, after)
                 return
-            found = _find_end(data, 0, self._state)
-            if isinstance(found, _ScanState):  # only for invalid JSON
-                self._append(data, found)
+            found, after = _find_end(data, 0, self._state)
+            if found is None:  # only for invalid JSON
+                self._append(data, after)
                 return
             self._check_size(self._size + found)
             self._parts.append(data[:found])
             blob = b"".join(self._parts)
             self._parts, self._size = [], 0
-            out.append(self._decode(blob))
+            out.append(parse_message(loads(blob, after.peak)))
             pos = found
         pos = self._decode_run(data, pos, out)
         n = len(data)
@@ -536,12 +546,12 @@ class Connection:
             pos = m.start()
             if data[pos] not in b"{[":
                 raise ProtocolError(f"expected a JSON object, got {data[pos : pos + 20]!r}")
-            found = _find_end(data, pos + 1, _ScanState(1, False, False))
-            if isinstance(found, _ScanState):
-                self._append(data[pos:], found)
+            found, after = _find_end(data, pos + 1, _START)
+            if found is None:
+                self._append(data[pos:], after)
                 break
             self._check_size(found - pos)
-            out.append(self._decode(data[pos:found]))
+            out.append(parse_message(loads(data[pos:found], after.peak)))
             pos = found
 
     def _decode_run(self, data: bytes, pos: int, out: list[Message]) -> int:
@@ -590,10 +600,6 @@ class Connection:
     def _check_size(self, size: int) -> None:
         if size > self.max_message_bytes:
             raise ProtocolError(f"message exceeds {self.max_message_bytes} bytes")
-
-    @staticmethod
-    def _decode(blob: bytes) -> Message:
-        return parse_message(loads(blob))
 
     # -- sending
 
