@@ -237,7 +237,12 @@ class Controller:
                 continue
             local_dps.add(dp.uuid)
             local[pb["logical_port"]] = LocalPort(
-                pb["logical_port"], dp["tunnel_key"], pb["tunnel_key"], d.ofport, d.tag
+                pb["logical_port"],
+                dp["tunnel_key"],
+                pb["tunnel_key"],
+                d.ofport,
+                d.tag,
+                _secured_macs(pb),
             )
         self.bound = local
         state = PhysicalState(local=list(local.values()))
@@ -376,3 +381,16 @@ class Controller:
                     )
 
         await self.ovs.transact(build)
+
+
+def _secured_macs(pb: RowView) -> tuple[int, ...]:
+    """The MACs of a binding's port_security entries ("MAC [IP...]")."""
+    out = []
+    for entry in sorted(pb["port_security"]):
+        word = entry.split()[0] if entry.split() else ""
+        if len(word) == 17 and word.count(":") == 5:
+            try:
+                out.append(int(word.replace(":", ""), 16))
+            except ValueError:
+                continue
+    return tuple(out)

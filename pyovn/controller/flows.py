@@ -74,7 +74,8 @@ class LflowCache:
                 ports,
                 cookie=row.uuid[:8],
             )
-        except (CompileError, LogicalSyntaxError, ValueError) as exc:
+        except (CompileError, LogicalSyntaxError, ValueError, Exception) as exc:
+            # a flow pyovn cannot handle is reported and skipped, never fatal
             if row.uuid not in self.stats.failed:
                 log.info("cannot compile logical flow %s (%s): %s", row.uuid[:8], row["match"], exc)
             self.stats.failed[row.uuid] = (

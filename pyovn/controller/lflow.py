@@ -19,12 +19,16 @@ from pyovn.datapath.flows import (
     INPORT,
     METADATA,
     OUTPORT,
+    PORT_SEC,
+    T_CHK_IN_PORT_SEC,
+    T_CHK_OUT_PORT_SEC,
     T_LOG_EGRESS,
     T_LOG_INGRESS,
     T_LOG_TO_PHY,
     T_REMOTE_OUTPUT,
     Flow,
     Move,
+    Resubmit,
     SetField,
 )
 from pyovn.logical.actions import parse_actions
@@ -129,6 +133,21 @@ class CompileContext:
                     hi - lo,
                 )
             )
+        return out
+
+    def no_port(self, dst: FieldRef) -> list[Any]:
+        """dst = the "none" port (key 0)."""
+        target = STRING_FIELDS.get(dst.name)
+        if target is None:
+            raise CompileError(f"{dst.name} is not a logical port field")
+        return [SetField(target, 0)]
+
+    def port_security(self, dst: FieldRef, ingress: bool) -> list[Any]:
+        """dst = 1 unless the port security table (physical.py) clears the verdict."""
+        table = T_CHK_IN_PORT_SEC if ingress else T_CHK_OUT_PORT_SEC
+        out: list[Any] = [SetField(PORT_SEC, 1), Resubmit(table)]
+        for seg in self.symtab.segments(dst.name, dst.lo, dst.hi):
+            out.append(Move(PORT_SEC, seg.ref_lo, seg.storage, seg.storage_lo, seg.nbits))
         return out
 
     def exchange(self, a: FieldRef, b: FieldRef) -> list[Any]:

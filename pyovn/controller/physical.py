@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyovn.datapath.flows import (
     FLAG_LOOPBACK,
@@ -22,7 +23,10 @@ from pyovn.datapath.flows import (
     INPORT,
     METADATA,
     OUTPORT,
+    PORT_SEC,
     T_CHECK_LOOPBACK,
+    T_CHK_IN_PORT_SEC,
+    T_CHK_OUT_PORT_SEC,
     T_LOCAL_OUTPUT,
     T_LOG_EGRESS,
     T_LOG_INGRESS,
@@ -52,6 +56,7 @@ class LocalPort:
     key: int
     ofport: int  # the VIF's port (the parent VM's VIF for a container)
     tag: int | None = None  # set for a container inside a VM
+    port_security: tuple[int, ...] = ()  # MACs from Port_Binding.port_security (OVN's northd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,7 @@ def physical_flows(state: PhysicalState) -> list[Flow]:
             )
         )
         add(Flow.make(T_LOG_TO_PHY, 100, here, leave, port.name))
+        _port_security(port, add)
     for tunnel in state.tunnels.values():
         if tunnel.port:
             add(
@@ -170,3 +176,19 @@ def physical_flows(state: PhysicalState) -> list[Flow]:
     add(Flow.make(T_REMOTE_OUTPUT, 0, {}, [Resubmit(T_LOCAL_OUTPUT)], "default"))
     add(Flow.make(T_CHECK_LOOPBACK, 0, {}, [Resubmit(T_LOG_EGRESS)], "default"))
     return flows
+
+
+def _port_security(port: LocalPort, add: Any) -> None:
+    """check_in_port_sec()/check_out_port_sec(): clear the drop verdict for frames from (to)
+    one of the port's MACs, or for any frame when the port has no port security."""
+    ok = [SetField(PORT_SEC, 0)]
+    for table, mac_field, which in (
+        (T_CHK_IN_PORT_SEC, "eth.src", INPORT),
+        (T_CHK_OUT_PORT_SEC, "eth.dst", OUTPORT),
+    ):
+        base = {METADATA: port.dp_key, which: port.key}
+        if not port.port_security:
+            add(Flow.make(table, 50, base, ok, f"no port security {port.name}"))
+            continue
+        for mac in port.port_security:
+            add(Flow.make(table, 50, {**base, mac_field: mac}, ok, f"port security {port.name}"))

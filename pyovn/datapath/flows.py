@@ -19,6 +19,8 @@ T_LOCAL_OUTPUT = 38  # outport here (or a multicast group): to the egress pipeli
 T_CHECK_LOOPBACK = 39  # drop a packet sent back to its inport unless flags.loopback
 T_LOG_EGRESS = 40  # + stage table number
 T_LOG_TO_PHY = 65  # logical outport -> physical port (push a container's VLAN tag)
+T_CHK_IN_PORT_SEC = 73  # check_in_port_sec(): the inport's port_security, from Port_Binding
+T_CHK_OUT_PORT_SEC = 75  # check_out_port_sec(): the outport's port_security
 
 TABLE_NAMES = {
     T_PHY_TO_LOG: "phy_to_log",
@@ -26,6 +28,8 @@ TABLE_NAMES = {
     T_LOCAL_OUTPUT: "local_output",
     T_CHECK_LOOPBACK: "check_loopback",
     T_LOG_TO_PHY: "log_to_phy",
+    T_CHK_IN_PORT_SEC: "chk_in_port_sec",
+    T_CHK_OUT_PORT_SEC: "chk_out_port_sec",
 }
 
 # --------------------------------------------------------------------------- metadata fields
@@ -35,6 +39,7 @@ INPORT = "inport"  # logical ingress port key (OVN: reg14)
 OUTPORT = "outport"  # logical egress port key (OVN: reg15)
 FLAGS = "flags"
 FLAG_LOOPBACK = 1  # flags bit 0: allow output back to the inport
+PORT_SEC = "portsec"  # 1 bit: the verdict of the port security tables (1 = drop)
 
 PHYSICAL_FIELDS = {IN_PORT: 32, METADATA: 64, INPORT: 32, OUTPORT: 32}
 

@@ -67,6 +67,7 @@ FIELD_MAP = {
     "ct_mark": "ct_mark",
     "ct_label": "ct_label",
     **{f"reg{i}": f"reg{i}" for i in range(10)},
+    "portsec": "reg13",  # port security verdict (pyovn's controller does no conntrack)
 }
 # OpenFlow needs these NXM names for move/set_field on registers and metadata
 MOVE_NAMES = {

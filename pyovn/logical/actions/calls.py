@@ -10,7 +10,7 @@ flag bit), ``PORT`` for a string destination, or None for any integer width.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pyovn.logical.actions.base import Action, register
 from pyovn.logical.actions.parser import ActionParser
@@ -123,6 +123,9 @@ class PutArp(Call):
     keyword = "put_arp"
     params = (PORT, 32, 48)
 
+    def execute(self, ctx: Any) -> Any:
+        return None  # learning changes MAC_Binding, not the packet (ovn-trace: a no-op)
+
 
 @register
 @dataclass(frozen=True)
@@ -143,6 +146,9 @@ class PutNd(Call):
     keyword = "put_nd"
     params = (PORT, 128, 48)
 
+    def execute(self, ctx: Any) -> Any:
+        return None  # learning changes MAC_Binding, not the packet (ovn-trace: a no-op)
+
 
 @register
 @dataclass(frozen=True)
@@ -162,6 +168,9 @@ class PutFdb(Call):
     kind = "put_fdb"
     keyword = "put_fdb"
     params = (PORT, 48)
+
+    def execute(self, ctx: Any) -> Any:
+        return None  # learning changes the FDB table, not the packet
 
 
 @register
@@ -229,6 +238,10 @@ class GetFdb(ResultCall):
     params = (48,)
     result = PORT
 
+    def compile(self, ctx: Any) -> Any:
+        # pyovn's datapaths learn no MACs: the lookup always finds nothing ("none")
+        return ctx.no_port(self.dst)
+
 
 @register
 @dataclass(frozen=True)
@@ -251,6 +264,9 @@ class CheckInPortSec(ResultCall):
     params = ()
     result = 1
 
+    def compile(self, ctx: Any) -> Any:
+        return ctx.port_security(self.dst, ingress=True)
+
 
 @register
 @dataclass(frozen=True)
@@ -261,6 +277,9 @@ class CheckOutPortSec(ResultCall):
     function = "check_out_port_sec"
     params = ()
     result = 1
+
+    def compile(self, ctx: Any) -> Any:
+        return ctx.port_security(self.dst, ingress=False)
 
 
 @register
