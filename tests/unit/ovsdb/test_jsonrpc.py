@@ -13,15 +13,12 @@ from hypothesis import strategies as st
 
 from pyovn.ovsdb import jsonrpc
 from pyovn.ovsdb.jsonrpc import (
-    _START,
     Connection,
     ErrorReply,
     Notification,
     ProtocolError,
     Reply,
     Request,
-    _scan_exact,
-    _summarise,
     echo_reply,
     echo_request,
     encode_many,
@@ -31,6 +28,7 @@ from pyovn.ovsdb.jsonrpc import (
     parse_message,
     request_ids,
 )
+from pyovn.ovsdb.jsonsplit import _START, _scan_exact, _summarise
 
 BACKENDS = ["json"] + (["orjson"] if jsonrpc._orjson is not None else [])
 
