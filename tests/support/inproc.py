@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyovn.ovsdb.schema import DatabaseSchema
 from pyovn.ovsdb.server.db import Database
@@ -63,3 +67,62 @@ async def start_inproc(
         await transport.listen("ptcp:0:127.0.0.1")
         tcp_remote = f"tcp:127.0.0.1:{transport.bound_ports()[0]}"
     return InprocServer(server, transport, f"unix:{sock}", storages, tcp_remote)
+
+
+class ThreadedInproc:
+    """pyovn's server in an event loop of its own thread, for tests that use blocking
+    sockets (hypothesis examples, bench-like loops)::
+
+        with ThreadedInproc(tmp_path) as srv:
+            sock.connect(srv.path)
+    """
+
+    def __init__(self, workdir: Path, schemas: tuple[str, ...] = ("nb",), **kw: Any) -> None:
+        self.workdir = workdir
+        self.schemas = schemas
+        self.kw = kw
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.inproc: InprocServer | None = None
+
+    @property
+    def remote(self) -> str:
+        assert self.inproc is not None
+        return self.inproc.remote
+
+    @property
+    def path(self) -> str:
+        return self.remote.removeprefix("unix:")
+
+    def call(self, fn: Callable[[InprocServer], Any]) -> Any:
+        """Run ``fn(inproc)`` in the server's thread and return its result."""
+
+        async def run() -> Any:
+            assert self.inproc is not None
+            return fn(self.inproc)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(60)
+
+    def __enter__(self) -> ThreadedInproc:
+        self.thread.start()
+        future = asyncio.run_coroutine_threadsafe(
+            start_inproc(self.workdir, self.schemas, **self.kw), self.loop
+        )
+        try:
+            self.inproc = future.result(60)
+        except BaseException:
+            self._stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.inproc is not None:
+                asyncio.run_coroutine_threadsafe(self.inproc.close(), self.loop).result(60)
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(60)
+        self.loop.close()

@@ -36,6 +36,17 @@ class Load(Action):
     def compile(self, ctx: Any) -> Any:
         return ctx.load(self.dst, self.value)
 
+    def execute(self, ctx: Any) -> Any:
+        if isinstance(self.value, StrConst):
+            ctx.write(self.dst, self.value.value)
+            return
+        if self.value.mask is None:
+            ctx.write(self.dst, self.value.value)
+            return
+        mask = self.value.mask
+        old = ctx.read(self.dst)
+        ctx.write(self.dst, (old & ~mask) | (self.value.value & mask))
+
     def prerequisites(self, symtab: SymbolTable) -> tuple[str, ...]:
         return _prereqs(symtab, self.dst)
 
@@ -68,6 +79,9 @@ class Move(Action):
     def compile(self, ctx: Any) -> Any:
         return ctx.move(self.src, self.dst)
 
+    def execute(self, ctx: Any) -> Any:
+        ctx.write(self.dst, ctx.read(self.src))
+
     def prerequisites(self, symtab: SymbolTable) -> tuple[str, ...]:
         return _prereqs(symtab, self.dst, self.src)
 
@@ -96,6 +110,11 @@ class Exchange(Action):
     def compile(self, ctx: Any) -> Any:
         return ctx.exchange(self.a, self.b)
 
+    def execute(self, ctx: Any) -> Any:
+        a, b = ctx.read(self.a), ctx.read(self.b)
+        ctx.write(self.a, b)
+        ctx.write(self.b, a)
+
     def prerequisites(self, symtab: SymbolTable) -> tuple[str, ...]:
         return _prereqs(symtab, self.a, self.b)
 
@@ -118,6 +137,14 @@ class DecTtl(Action):
 
     def format(self) -> str:
         return "ip.ttl--;"
+
+    def execute(self, ctx: Any) -> Any:
+        ttl = FieldRef("ip.ttl")
+        value = ctx.read(ttl)
+        if value == 0:
+            ctx.error("TTL underflow")  # as ovn-trace: reported, the packet goes on
+            return
+        ctx.write(ttl, value - 1, shown="ip.ttl--")
 
     def prerequisites(self, symtab: SymbolTable) -> tuple[str, ...]:
         return ("ip",)

@@ -9,7 +9,7 @@ from pyovn.logical.actions.base import Action, register
 from pyovn.logical.actions.parser import ActionParser, format_actions
 from pyovn.logical.fields import SymbolTable
 from pyovn.logical.lexer import Token, TokenKind
-from pyovn.logical.values import IntConst, IntFormat
+from pyovn.logical.values import FieldRef, IntConst, IntFormat
 
 #: Highest logical table number accepted by ``next(N)`` (an OpenFlow table is 8 bits).
 MAX_TABLE = 254
@@ -84,6 +84,9 @@ class Next(Action):
 
         return [Resubmit(ctx.next_table(self.table, self.pipeline))]
 
+    def execute(self, ctx: Any) -> Any:
+        ctx.next(self.table, self.pipeline)
+
     @staticmethod
     def _table(p: ActionParser) -> int:
         const, tok = p.int_constant("table number")
@@ -105,6 +108,9 @@ class Output(_NoArgs):
 
         return [Resubmit(ctx.output_table())]
 
+    def execute(self, ctx: Any) -> Any:
+        ctx.output()
+
 
 @register
 @dataclass(frozen=True)
@@ -119,6 +125,9 @@ class Drop(_NoArgs):
 
         return [IrDrop()]
 
+    def execute(self, ctx: Any) -> Any:
+        ctx.drop()
+
 
 @register
 @dataclass(frozen=True)
@@ -127,6 +136,10 @@ class CtNext(_NoArgs):
 
     kind = "ct_next"
     keyword = "ct_next"
+
+    def execute(self, ctx: Any) -> Any:
+        # the connection tracker is simulated: the context supplies the ct_state
+        ctx.ct_next()
 
     def prerequisites(self, symtab: SymbolTable) -> tuple[str, ...]:
         return ("ip",)
@@ -139,6 +152,10 @@ class CtClear(_NoArgs):
 
     kind = "ct_clear"
     keyword = "ct_clear"
+
+    def execute(self, ctx: Any) -> Any:
+        for name in ("ct_state", "ct_mark", "ct_label"):
+            ctx.write(FieldRef(name), 0)
 
 
 @register
@@ -172,6 +189,10 @@ class CtCommit(Action):
 
     def prerequisites(self, symtab: SymbolTable) -> tuple[str, ...]:
         return ("ip",)
+
+    def execute(self, ctx: Any) -> Any:
+        # committing changes only the connection table, which is not simulated
+        return None
 
     @classmethod
     def parse(cls, p: ActionParser, start: Token) -> Action:

@@ -7,12 +7,15 @@ packet. Each block kind has its own class so that compile/execute can differ per
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pyovn.logical.actions.base import Action, register
 from pyovn.logical.actions.parser import ActionParser, format_actions
 from pyovn.logical.fields import SymbolTable
 from pyovn.logical.lexer import Token
+
+# Storage fields of the L3 and L4 headers, which a new ARP packet does not have.
+_L3_L4_PREFIXES = ("ip.", "ip4.", "ip6.", "tcp.", "udp.", "sctp.", "icmp4.", "icmp6.", "nd.")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class Clone(Nested):
     kind = "clone"
     keyword = "clone"
 
+    def execute(self, ctx: Any) -> Any:
+        ctx.nested("clone", ctx.packet.copy(), self.actions)
+
 
 @register
 @dataclass(frozen=True)
@@ -53,6 +59,25 @@ class Arp(Nested):
     kind = "arp"
     keyword = "arp"
     prereq = "ip4"
+
+    def execute(self, ctx: Any) -> Any:
+        # ovn-sb(5): an ARP request for ip4.dst from eth.src/ip4.src, to the broadcast address
+        old = ctx.packet
+        new = old.copy()
+        for name in old:
+            if name.startswith(_L3_L4_PREFIXES):
+                new.set_storage(name, 0)
+        for name, value in (
+            ("eth.dst", 0xFFFF_FFFF_FFFF),
+            ("eth.type", 0x806),
+            ("arp.op", 1),
+            ("arp.sha", old["eth.src"]),
+            ("arp.spa", old["ip4.src"]),
+            ("arp.tha", 0),
+            ("arp.tpa", old["ip4.dst"]),
+        ):
+            new.set_storage(name, value)
+        ctx.nested("arp", new, self.actions)
 
 
 @register
