@@ -129,6 +129,8 @@ class Demo:
         await self.ping("c1", "c3", "container -> container in the same VM")
         await self.ping("vm1", "vm2", "vm1 and vm2 are on different switches", expect=False)
 
+        await self.trace_summary()
+
         self.step(4, "vm1 sends a frame tagged with VLAN 99, which no container owns")
         self.unowned_tag()
 
@@ -199,6 +201,22 @@ class Demo:
         if got != expect:
             self.failures += 1
         self.say(f"   {label:<28} {result:<18} [{mark}] {what}")
+
+    async def trace_summary(self) -> None:
+        """pyovn trace over the Southbound flows for c1 -> vm2, in ovn-trace's summary form."""
+        from pyovn.trace import trace
+
+        assert self.sb.northd is not None
+        micro = (
+            'inport == "c1" && eth.src == 0a:00:00:00:02:11 && eth.dst == 0a:00:00:00:02:02'
+            " && ip4.src == 10.0.2.11 && ip4.dst == 10.0.2.2 && ip.ttl == 64 && icmp4"
+        )
+        result = await trace(self.sb.northd.sb, "web", micro)
+        self.say("   pyovn trace web 'inport == \"c1\" && ... icmp4' --summary:")
+        for line in result.render("summary").rstrip().splitlines():
+            self.say(f"     {line}")
+        if result.delivered != ["vm2"]:
+            self.failures += 1
 
     def unowned_tag(self) -> None:
         ch = self.sb.chassis[0]
