@@ -152,7 +152,8 @@ def test_binding_follows_interfaces_and_parents(tmp_path: Path) -> None:
         # the interface goes away: port and container are released
         await t.unplug(1, "vm1")
         await until(lambda: t.bound_on("vm1") is None and t.bound_on("c1") is None)
-        assert not t.up("vm1") and not t.up("c1")
+        await t.wait_up("vm1", up=False)  # northd reflects the release into NB
+        await t.wait_up("c1", up=False)
 
     run(tmp_path, scenario)
 
