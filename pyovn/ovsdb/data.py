@@ -9,8 +9,11 @@ Python representation (never mutated once built):
 
 from __future__ import annotations
 
+import json
 import math
-import uuid as _uuid
+import os as _os
+import random as _random
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,8 +26,17 @@ Datum = Any  # Atom | frozenset[Atom] | dict[Atom, Atom]
 ZERO_UUID = Uuid("00000000-0000-0000-0000-000000000000")
 
 
+# Row UUIDs need uniqueness, not secrecy: a Mersenne Twister seeded from os.urandom (and
+# reseeded in a forked child) makes them about 3x faster than uuid.uuid4().
+_uuid_rng = _random.Random()
+_os.register_at_fork(after_in_child=_uuid_rng.seed)
+_UUID_MASK = (1 << 128) - 1 ^ (0xF << 76) ^ (0x3 << 62)  # clears version and variant bits
+_UUID_V4 = (0x4 << 76) | (0x2 << 62)  # version 4, RFC 4122 variant
+
+
 def new_uuid() -> Uuid:
-    return Uuid(str(_uuid.uuid4()))
+    h = "%032x" % (_uuid_rng.getrandbits(128) & _UUID_MASK | _UUID_V4)
+    return Uuid(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
 
 
 class Symtab:
@@ -45,7 +57,11 @@ class Symtab:
     def create(self, name: str, value: Uuid | None) -> Uuid:
         """Define ``name`` for an insert; returns the UUID the new row gets."""
         if name in self.created:
-            raise OvsdbError("duplicate uuid-name", f"uuid-name {name} used more than once")
+            raise OvsdbError(
+                "duplicate uuid-name",
+                'This "uuid-name" appeared on an earlier "insert" operation.',
+                name,
+            )
         self.created.add(name)
         existing = self.symbols.get(name)
         if value is not None:
@@ -82,11 +98,15 @@ def atom_from_json(base: BaseType, js: Any, symtab: Symtab | None = None) -> Ato
         if js[0] == "uuid":
             if is_valid_uuid(js[1]):
                 return Uuid(js[1])
-            return Uuid.parse(js[1])
+            if is_valid_uuid(js[1].lower()):
+                return Uuid(js[1].lower())
+            raise syntax_error(f'"{js[1]}" is not a valid UUID', js)
         if js[0] == "named-uuid":
             if symtab is None:
                 raise syntax_error("named-uuid is not allowed here", js)
             return symtab.lookup(js[1])
+    if atype is AtomicType.UUID:
+        raise syntax_error('expected ["uuid", <string>]', js)
     raise syntax_error(f"expected {atype.value}", js)
 
 
@@ -96,21 +116,48 @@ def atom_to_json(base: BaseType, atom: Atom) -> Any:
     return atom
 
 
-def _atom_text(atom: Atom) -> str:
+def atom_to_text(atom: Atom) -> str:
+    """An atom as ovsdb-server prints it in messages (and ovs-vsctl in its output)."""
     if isinstance(atom, bool):
         return "true" if atom else "false"
     if isinstance(atom, float):
-        return repr(atom)
+        return real_text(atom)
+    if isinstance(atom, str) and not isinstance(atom, Uuid) and _needs_quotes(atom):
+        return json.dumps(atom, ensure_ascii=False)
     return str(atom)
+
+
+def _needs_quotes(text: str) -> bool:
+    if not _BARE_STRING_RE.match(text) or text in ("true", "false"):
+        return True
+    return is_valid_uuid(text.lower())
+
+
+_BARE_STRING_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def datum_to_text(ctype: Type, datum: Datum) -> str:
+    """A datum as ovsdb-server prints it in messages: ``a``, ``[]``, ``[1, 2]``, ``{k=v}``."""
+    if ctype.is_map:
+        inner = ", ".join(f"{atom_to_text(k)}={atom_to_text(v)}" for k, v in sorted(datum.items()))
+        return f"{{{inner}}}" if ctype.max > 1 or not datum else inner
+    atoms = sorted(datum_atoms(ctype, datum))
+    inner = ", ".join(atom_to_text(a) for a in atoms)
+    return f"[{inner}]" if ctype.max > 1 or not atoms else inner
+
+
+def real_text(value: float) -> str:
+    """A real as ovsdb-server prints it in messages (C's "%.15g")."""
+    return format(value, ".15g")
 
 
 def check_atom(base: BaseType, atom: Atom) -> None:
     """Raise "constraint violation" if ``atom`` breaks ``base``'s constraints."""
     if base.enum is not None:
         if atom not in base.enum:
-            allowed = ", ".join(_atom_text(a) for a in sorted(base.enum))
+            allowed = ", ".join(atom_to_text(a) for a in sorted(base.enum))
             raise constraint_violation(
-                f"{_atom_text(atom)} is not one of the allowed values ([{allowed}])"
+                f"{atom_to_text(atom)} is not one of the allowed values ([{allowed}])"
             )
         return
     atype = base.type
@@ -123,7 +170,8 @@ def check_atom(base: BaseType, atom: Atom) -> None:
     elif atype is AtomicType.REAL:
         if not base.min_real <= atom <= base.max_real:  # type: ignore[operator]
             raise constraint_violation(
-                f"{atom} is not in the valid range {base.min_real} to {base.max_real} (inclusive)"
+                f"{real_text(atom)} is not in the valid range {real_text(base.min_real)} to "  # type: ignore[arg-type]
+                f"{real_text(base.max_real)} (inclusive)"
             )
     elif atype is AtomicType.STRING:
         n = len(atom)  # type: ignore[arg-type]
@@ -192,7 +240,7 @@ def datum_from_json(
         out: dict[Atom, Atom] = {}
         for pair in js[1]:
             if not (isinstance(pair, list) and len(pair) == 2):
-                raise syntax_error("map element must be a 2-element array", pair)
+                raise syntax_error("expected 2-element array", pair)
             k = atom_from_json(key_base, pair[0], symtab)
             v = atom_from_json(val_base, pair[1], symtab)
             check_atom(key_base, k)
@@ -205,7 +253,7 @@ def datum_from_json(
         return out
     if isinstance(js, list) and len(js) == 2 and js[0] == "set":
         if not isinstance(js[1], list):
-            raise syntax_error("set contents must be an array", js)
+            raise syntax_error('expected ["set", <array>]', js)
         atoms = [atom_from_json(key_base, a, symtab) for a in js[1]]
     else:
         atoms = [atom_from_json(key_base, js, symtab)]

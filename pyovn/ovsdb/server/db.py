@@ -134,6 +134,10 @@ class Database:
             if row is not None:
                 for i in range(len(schema.indexes)):
                     table.index_maps[i][table.index_key(i, new)] = change.uuid  # type: ignore[arg-type]
+        # after every row is in place: a weak reference may name a row inserted later in
+        # this same commit
+        for change in commit.changes:
+            table = tables[change.table]
             if table.weak_cols:
                 self._update_weak_referrers(change, table)
         for (tname, uuid), count in commit.ref_counts.items():
@@ -143,17 +147,57 @@ class Database:
         self.last_txn_id = commit.txn_id
         self.n_commits += 1
 
+    def rebuild_derived(self) -> None:
+        """Recompute from the rows alone what ``apply`` maintains incrementally.
+
+        Strong reference counts (``Row.n_refs``), weak referrer maps (``Row.weak_in``) and
+        the index maps; used after rows were loaded from storage without commits.
+        """
+        tables = self.tables
+        for table in tables.values():
+            table.index_maps = [{} for _ in table.schema.indexes]
+            for row in table.rows.values():
+                row.n_refs = 0
+                row.weak_in = None
+        for tname, table in tables.items():
+            columns = table.schema.columns
+            n_indexes = len(table.schema.indexes)
+            for uuid, row in table.rows.items():
+                data = row.data
+                for i in range(n_indexes):
+                    table.index_maps[i][table.index_key(i, data)] = uuid
+                for col in table.strong_cols:
+                    for ref_table, ref in datum_refs(columns[col].type, data[col], strong=True):
+                        target = tables[ref_table].rows.get(ref)
+                        if target is not None and target is not row:  # self-refs don't count
+                            target.n_refs += 1
+                for col in table.weak_cols:
+                    for ref_table, ref in datum_refs(columns[col].type, data[col], strong=False):
+                        target = tables[ref_table].rows.get(ref)
+                        if target is None:
+                            continue
+                        if target.weak_in is None:
+                            target.weak_in = {}
+                        source = (tname, uuid)
+                        target.weak_in[source] = target.weak_in.get(source, 0) + 1
+
     def _update_weak_referrers(self, change: RowChange, table: Table) -> None:
         schema = table.schema
         before: dict[tuple[str, Uuid], int] = {}
         after: dict[tuple[str, Uuid], int] = {}
+        old = None if change.old is None else change.old.data
+        new = change.new
         for name in table.weak_cols:
+            odat = None if old is None else old[name]
+            ndat = None if new is None else new[name]
+            if (odat is ndat and old is not None and new is not None) or (not odat and not ndat):
+                continue  # unchanged, or empty before and after (a weak uuid is never empty)
             ctype = schema.columns[name].type
-            if change.old is not None:
-                for ref in datum_refs(ctype, change.old.data[name], strong=False):
+            if odat is not None:
+                for ref in datum_refs(ctype, odat, strong=False):
                     before[ref] = before.get(ref, 0) + 1
-            if change.new is not None:
-                for ref in datum_refs(ctype, change.new[name], strong=False):
+            if ndat is not None:
+                for ref in datum_refs(ctype, ndat, strong=False):
                     after[ref] = after.get(ref, 0) + 1
         for ref in before.keys() | after.keys():
             n = after.get(ref, 0)

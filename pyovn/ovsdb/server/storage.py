@@ -71,6 +71,7 @@ class LockedError(StorageError):
 
 _held: set[str] = set()  # lock files held by this process (fcntl locks do not see these)
 _held_mutex = threading.Lock()
+os.register_at_fork(after_in_child=_held.clear)  # a child does not inherit fcntl locks
 
 
 def lock_path(path: str) -> str:
@@ -397,7 +398,9 @@ class Storage:
         target = self.written_seq if seq is None else min(seq, self.written_seq)
         while self.synced_seq < target:
             pending = self._sync_future
-            if pending is None:
+            if pending is None or pending.done():
+                # done but its callback has not run yet: awaiting it again would return
+                # at once and spin here forever without yielding to the event loop
                 pending = self._start_fsync()
             await asyncio.shield(pending)
 
@@ -410,7 +413,8 @@ class Storage:
         future: asyncio.Future[None] = loop.run_in_executor(None, self._fsync, fd)
 
         def finished(fut: asyncio.Future[None]) -> None:
-            self._sync_future = None
+            if self._sync_future is fut:
+                self._sync_future = None
             if not fut.cancelled() and fut.exception() is None:
                 self.n_fsyncs += 1
                 self.synced_seq = max(self.synced_seq, covered)
@@ -433,14 +437,12 @@ class Storage:
             return True
         return elapsed >= policy.max_interval
 
-    def maybe_compact(self, db: Database | None = None, now: float | None = None) -> bool:
-        """Compact if the automatic policy says so; True if it did."""
-        if not self.should_compact(now):
-            return False
+    def maybe_compact(self, db: Database | None = None, now: float | None = None) -> None:
+        """Compact if the automatic policy (``should_compact``) says so."""
         if db is not None and db is not self.db:
             raise ValueError("maybe_compact: not the database this storage holds")
-        self.compact(now=now)
-        return True
+        if self.should_compact(now):
+            self.compact(now=now)
 
     def compact(self, *, comment: str = SNAPSHOT_COMMENT, now: float | None = None) -> None:
         """Rewrite the file as the schema plus one snapshot record, atomically.
