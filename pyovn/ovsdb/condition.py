@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pyovn.ovsdb.data import Datum, Symtab, datum_from_json, relaxed
+from pyovn.ovsdb.data import Datum, Symtab, datum_from_json
 from pyovn.ovsdb.errors import OvsdbError, syntax_error
 from pyovn.ovsdb.schema import ColumnSchema, TableSchema
-from pyovn.ovsdb.types import AtomicType
+from pyovn.ovsdb.types import UNLIMITED, AtomicType, Type
 
 Row = dict[str, Datum]
 
@@ -88,20 +88,26 @@ def parse_clause(table: TableSchema, js: Any, symtab: Symtab | None = None) -> C
     name, function, value_js = js
     column = table.all_columns.get(name)
     if column is None:
-        raise OvsdbError("syntax error", f"No column {name} in table {table.name}.", js)
+        raise OvsdbError("unknown column", f"No column {name} in table {table.name}.", js)
     if function not in FUNCTIONS:
-        raise syntax_error(f"unknown function {function}", js)
+        raise OvsdbError("unknown function", f"No function named {function}.")
     ctype = column.type
-    if function in _ORDERED and not (
-        ctype.is_scalar and ctype.key.type in (AtomicType.INTEGER, AtomicType.REAL)
-    ):
-        raise syntax_error(
-            f'Type mismatch: "{function}" operator may not be applied to column {name} '
-            f"of type {ctype.describe()}.",
-            js,
-        )
-    if function in ("includes", "excludes") and not ctype.is_scalar:
-        value = datum_from_json(relaxed(ctype), value_js, symtab)
+    if function in _ORDERED:
+        # like ovsdb-server: a scalar or optional integer or real, compared with one atom
+        if not (
+            (ctype.is_scalar or ctype.is_optional)
+            and ctype.key.type in (AtomicType.INTEGER, AtomicType.REAL)
+        ):
+            raise syntax_error(
+                f'Type mismatch: "{function}" operator may not be applied to column {name} '
+                f"of type {ctype.describe()}.",
+                js,
+            )
+        value = datum_from_json(Type(ctype.key), value_js, symtab)
+    elif function in ("includes", "excludes") and not ctype.is_scalar:
+        # "includes" keeps the column's maximum size; "excludes" takes any number
+        arg_max = ctype.max if function == "includes" else UNLIMITED
+        value = datum_from_json(Type(ctype.key, ctype.value, 0, arg_max), value_js, symtab)
     else:
         value = datum_from_json(ctype, value_js, symtab)
     return Clause(column, function, value)
@@ -116,17 +122,21 @@ def _as_set(column: ColumnSchema, datum: Datum) -> Any:
 def _includes(column: ColumnSchema, have: Datum, want: Datum) -> bool:
     if column.type.is_map:
         return all(k in have and have[k] == v for k, v in want.items())
-    return bool(want <= _as_set(column, have))
+    return bool(_as_set(column, want) <= _as_set(column, have))
 
 
 def _excludes(column: ColumnSchema, have: Datum, want: Datum) -> bool:
     if column.type.is_map:
         return not any(k in have and have[k] == v for k, v in want.items())
-    return bool(_as_set(column, have).isdisjoint(want))
+    return bool(_as_set(column, have).isdisjoint(_as_set(column, want)))
 
 
 def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[ColumnSchema, Datum, Datum], bool]:
     def check(column: ColumnSchema, have: Datum, want: Datum) -> bool:
+        if not column.type.is_scalar:  # an optional column: false when empty
+            if not have:
+                return False
+            (have,) = have
         return op(have, want)
 
     return check

@@ -21,11 +21,8 @@ class OvsdbError(Exception):
         if self.syntax is not None:
             import json
 
-            out["syntax"] = (
-                self.syntax
-                if isinstance(self.syntax, str)
-                else json.dumps(self.syntax, separators=(",", ":"), sort_keys=True)
-            )
+            # the offending JSON as text (a string value is quoted, as in ovsdb-server)
+            out["syntax"] = json.dumps(self.syntax, separators=(",", ":"), sort_keys=True)
         return out
 
 

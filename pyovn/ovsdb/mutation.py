@@ -30,13 +30,13 @@ def parse_mutation(table: TableSchema, js: Any, symtab: Symtab | None = None) ->
     name, mutator, arg_js = js
     column = table.all_columns.get(name)
     if column is None:
-        raise OvsdbError("syntax error", f"No column {name} in table {table.name}.", js)
+        raise OvsdbError("unknown column", f"No column {name} in table {table.name}.", js)
     if not column.mutable:
         raise constraint_violation(
             f"Cannot mutate immutable column {name} in table {table.name}.", js
         )
     if mutator not in MUTATORS:
-        raise syntax_error(f"Unknown mutator: {mutator}", js)
+        raise OvsdbError("unknown mutator", f"No mutator named {mutator}.")
     ctype = column.type
     if mutator in ARITHMETIC:
         key = ctype.key.type
@@ -57,14 +57,16 @@ def parse_mutation(table: TableSchema, js: Any, symtab: Symtab | None = None) ->
             f"of type {ctype.describe()}.",
             js,
         )
+    # like ovsdb-server: "delete" takes any number of elements, "insert" up to the maximum
+    arg_max = UNLIMITED if mutator == "delete" else ctype.max
     if (
         mutator == "delete"
         and ctype.is_map
         and not (isinstance(arg_js, list) and arg_js[:1] == ["map"])
     ):
-        arg_type = Type(ctype.key, None, 0, ctype.max)
+        arg_type = Type(ctype.key, None, 0, arg_max)
     else:
-        arg_type = Type(ctype.key, ctype.value, 0, ctype.max)
+        arg_type = Type(ctype.key, ctype.value, 0, arg_max)
     arg = datum_from_json(arg_type, arg_js, symtab)
     return Mutation(column, mutator, arg)
 
@@ -80,6 +82,8 @@ def _int_op(mutator: str) -> Callable[[int, int], int]:
         else:
             if b == 0:
                 raise OvsdbError("domain error", "Division by zero.")
+            if a == INT_MIN and b == -1:  # overflows in C for "%=" too, like "/="
+                raise OvsdbError("range error", f'Result of "{mutator}" operation is out of range.')
             # C semantics: truncate toward zero, remainder has the dividend's sign
             q = abs(a) // abs(b)
             if (a < 0) != (b < 0):

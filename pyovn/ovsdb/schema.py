@@ -85,9 +85,10 @@ class TableSchema:
             if isinstance(max_rows_js, bool) or not isinstance(max_rows_js, int) or max_rows_js < 1:
                 raise OvsdbError("syntax error", f"table {name}: maxRows must be at least 1")
             max_rows = max_rows_js
-        is_root = js.get("isRoot", default_root)
+        is_root = js.get("isRoot", False)
         if not isinstance(is_root, bool):
             raise OvsdbError("syntax error", f"table {name}: isRoot must be a boolean")
+        is_root = is_root or default_root
         indexes: list[tuple[str, ...]] = []
         for index in js.get("indexes", []):
             if not isinstance(index, list) or not index:
@@ -100,6 +101,8 @@ class TableSchema:
                     )
                 if col.ephemeral:
                     raise OvsdbError("syntax error", f"ephemeral column {cname} may not be indexed")
+            if len(set(index)) != len(index):
+                raise OvsdbError("syntax error", "array of distinct column names expected", index)
             indexes.append(tuple(index))
         all_columns = dict(BUILTIN_COLUMNS)
         all_columns.update(columns)
@@ -122,7 +125,7 @@ class DatabaseSchema:
     version: str
     tables: dict[str, TableSchema]
     cksum: str | None = None
-    # RFC 7047: if no table sets isRoot, every table is a root table.
+    # as in ovsdb-server: if no table sets "isRoot": true, every table is a root table.
     all_root: bool = False
 
     @classmethod
@@ -140,9 +143,10 @@ class DatabaseSchema:
             raise OvsdbError("syntax error", f"schema version {version!r} is not x.y.z")
         cksum = js.get("cksum")
         tables_js = js.get("tables")
-        if not isinstance(tables_js, dict) or not tables_js:
-            raise OvsdbError("syntax error", "schema needs at least one table")
-        any_root = any(isinstance(t, dict) and "isRoot" in t for t in tables_js.values())
+        if not isinstance(tables_js, dict):  # ovsdb-tool accepts a schema with no tables
+            raise OvsdbError("syntax error", "tables must be a JSON object")
+        # every table is a root table unless some table says "isRoot": true
+        any_root = any(isinstance(t, dict) and t.get("isRoot") is True for t in tables_js.values())
         all_root = not any_root
         tables: dict[str, TableSchema] = {}
         for tname, tjs in tables_js.items():

@@ -116,6 +116,16 @@ class BaseType:
         if unknown:
             raise OvsdbError("syntax error", f"unknown member(s) {sorted(unknown)} in base type")
         atype = AtomicType.from_json(value.get("type"))
+        misplaced = set(value) - {"type", "enum"} - _TYPE_MEMBERS[atype]
+        if "refType" in value and "refTable" not in value:
+            misplaced.add("refType")
+        if misplaced:
+            raise OvsdbError(
+                "syntax error",
+                f"Parsing ovsdb type failed: Member '{sorted(misplaced)[0]}' is present but not "
+                "allowed here.",
+                value,
+            )
         kwargs: dict[str, Any] = {}
         if "enum" in value:
             from pyovn.ovsdb.data import datum_from_json
@@ -134,8 +144,17 @@ class BaseType:
             if kwargs["min_real"] > kwargs["max_real"]:
                 raise OvsdbError("syntax error", "minReal exceeds maxReal")
         elif atype is AtomicType.STRING:
-            kwargs["min_length"] = _int_member(value, "minLength", 0)
-            kwargs["max_length"] = _int_member(value, "maxLength", 2**32 - 1)
+            for key, name, default in (
+                ("min_length", "minLength", 0),
+                ("max_length", "maxLength", 2**32 - 1),
+            ):
+                kwargs[key] = _int_member(value, name, default)
+                if not 0 <= kwargs[key] <= 2**32 - 1:
+                    raise OvsdbError(
+                        "syntax error",
+                        f"{name} out of valid range 0 to 4294967295",
+                        value[name],
+                    )
             if kwargs["min_length"] > kwargs["max_length"]:
                 raise OvsdbError("syntax error", "minLength exceeds maxLength")
         elif atype is AtomicType.UUID:
@@ -182,6 +201,15 @@ class BaseType:
     def describe(self) -> str:
         """The atomic type's name, as error messages print it."""
         return self.type.value
+
+
+_TYPE_MEMBERS = {
+    AtomicType.INTEGER: {"minInteger", "maxInteger"},
+    AtomicType.REAL: {"minReal", "maxReal"},
+    AtomicType.BOOLEAN: set(),
+    AtomicType.STRING: {"minLength", "maxLength"},
+    AtomicType.UUID: {"refTable", "refType"},
+}
 
 
 def _int_member(obj: dict[str, Any], key: str, default: int) -> int:
@@ -248,7 +276,11 @@ class Type:
         tmax: float
         if tmax_json == "unlimited":
             tmax = UNLIMITED
-        elif isinstance(tmax_json, int) and not isinstance(tmax_json, bool) and tmax_json >= 1:
+        elif (
+            isinstance(tmax_json, int)
+            and not isinstance(tmax_json, bool)
+            and 1 <= tmax_json <= 2**32 - 1
+        ):
             tmax = tmax_json
         else:
             raise OvsdbError(

@@ -349,6 +349,8 @@ class OvsdbClient:
             self._fsm.activity(now())
             for msg in self._conn.receive_data(data):
                 await self._dispatch(msg)
+            if self._conn.error is not None:  # bad input after the good messages
+                raise self._conn.error
 
     async def _dispatch(self, msg: Message) -> None:
         if isinstance(msg, (Reply, ErrorReply)):

@@ -60,6 +60,8 @@ class RpcConnection:
                     break
                 for msg in self.conn.receive_data(data):
                     self._dispatch(msg)
+                if self.conn.error is not None:  # bad input after the good messages
+                    break
         finally:
             for fut in self._pending.values():
                 if not fut.done():

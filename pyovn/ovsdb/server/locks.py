@@ -45,9 +45,7 @@ class LockTable:
     def unlock(self, session: Hashable, name: str) -> None:
         queue = self._queues.get(name)
         if not queue or session not in queue:
-            raise OvsdbError(
-                "syntax error", 'unlock: "unlock" without "lock" or "steal"', [name]
-            )
+            raise OvsdbError("syntax error", 'unlock: "unlock" without "lock" or "steal"', [name])
         was_owner = queue[0] is session
         queue.remove(session)
         if not queue:

@@ -15,6 +15,7 @@ from pyovn.ovsdb.condition import Clause, parse_clause
 from pyovn.ovsdb.data import Datum, datum_to_json
 from pyovn.ovsdb.errors import OvsdbError, syntax_error
 from pyovn.ovsdb.jsonio import dumps
+from pyovn.ovsdb.jsonrpc import dumps as dumpb
 from pyovn.ovsdb.schema import TableSchema
 from pyovn.ovsdb.server.db import Database, Row, RowChange, RowData
 from pyovn.ovsdb.types import Type
@@ -151,10 +152,19 @@ class Monitor:
     def __init__(
         self, monitor_id: Any, db_name: str, version: int, tables: dict[str, TableMonitor]
     ) -> None:
-        self.id = monitor_id
+        self.id = monitor_id  # the property also keeps the id's JSON text
         self.db_name = db_name
         self.version = version  # 1: monitor, 2: monitor_cond, 3: monitor_cond_since
         self.tables = tables
+
+    @property
+    def id(self) -> Any:
+        return self._id
+
+    @id.setter
+    def id(self, monitor_id: Any) -> None:
+        self._id = monitor_id
+        self.id_json = dumpb(monitor_id)  # spliced into each update notification
 
     @classmethod
     def from_request(cls, db: Database, monitor_id: Any, requests: Any, version: int) -> Monitor:

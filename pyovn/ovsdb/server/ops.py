@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyovn.ovsdb.condition import Condition, parse_condition
-from pyovn.ovsdb.data import datum_from_json, datum_to_json, new_uuid
+from pyovn.ovsdb.data import ZERO_UUID, datum_from_json, datum_to_json, new_uuid
 from pyovn.ovsdb.errors import OvsdbError, constraint_violation, syntax_error
 from pyovn.ovsdb.jsonio import dumps
 from pyovn.ovsdb.mutation import apply_mutation, parse_mutation
-from pyovn.ovsdb.schema import TableSchema
+from pyovn.ovsdb.schema import UUID_TYPE, TableSchema
 from pyovn.ovsdb.server.db import Commit, Database, RowData
 from pyovn.ovsdb.server.txn import Transaction
-from pyovn.ovsdb.types import Uuid, is_valid_uuid
+from pyovn.ovsdb.types import ID_RE, Uuid, is_valid_uuid
 
 
 @dataclass(slots=True)
@@ -105,13 +105,19 @@ def execute(
     for i, op_js in enumerate(operations):
         try:
             if not isinstance(op_js, dict):
-                raise _OpSyntaxError("Operation must be a JSON object.", op_js)
+                raise _OpSyntaxError("Object expected.")
             op = _Op(op_js)
             name = op.get("op", str)
             handler = _HANDLERS.get(name)
             if handler is None:
                 raise _OpSyntaxError(f'No operation "{name}"', op_js)
-            result = handler(ctx, op)
+            try:
+                result = handler(ctx, op)
+            except _OpSyntaxError:
+                raise
+            except (OvsdbError, _Blocked):
+                op.finish()  # as in ovsdb-server, a member that is not allowed is reported first
+                raise
             op.finish()
         except _Blocked:
             return ExecResult([], None, blocked=True)
@@ -139,7 +145,7 @@ def execute(
 
 
 def _parse_row(
-    ctx: _Context, table: TableSchema, row_js: Any, *, for_update: bool
+    ctx: _Context, table: TableSchema, row_js: Any, *, for_update: bool, op_js: Any = None
 ) -> dict[str, Any]:
     if not isinstance(row_js, dict):
         raise syntax_error("row must be a JSON object", row_js)
@@ -148,16 +154,12 @@ def _parse_row(
         column = table.all_columns.get(name)
         if column is None:
             raise OvsdbError("unknown column", f"No column {name} in table {table.name}.", row_js)
-        if name.startswith("_"):
-            if for_update:
-                raise constraint_violation(
-                    f"Cannot update immutable column {name} in table {table.name}."
-                )
-            continue
-        if for_update and not column.mutable:
+        if for_update and not column.mutable:  # _uuid and _version are immutable too
             raise constraint_violation(
-                f"Cannot update immutable column {name} in table {table.name}."
+                f"Cannot update immutable column {name} in table {table.name}.", op_js
             )
+        if name.startswith("_"):
+            continue
         out[name] = datum_from_json(column.type, value_js, ctx.txn.symtab)
     return out
 
@@ -177,18 +179,20 @@ def _row_json(
     return out
 
 
-def _columns(op: _Op, table: TableSchema) -> list[str] | None:
-    columns = op.get("columns", list, required=False)
+def _columns(table: TableSchema, columns: list[Any] | None) -> list[str] | None:
     if columns is None:
         return None
     for name in columns:
         if not isinstance(name, str) or name not in table.all_columns:
             raise syntax_error(f"{name} is not a valid column name", columns)
+    if len(set(columns)) != len(columns):
+        raise syntax_error("array of distinct column names expected", columns)
     return columns
 
 
-def _where(ctx: _Context, op: _Op, table: TableSchema) -> Condition:
-    return parse_condition(table, op.get("where", list), ctx.txn.symtab)
+def _where(ctx: _Context, table: TableSchema, where: list[Any]) -> Condition:
+    # ovsdb-server accepts the boolean clauses true and false here too, not only in monitors
+    return parse_condition(table, where, ctx.txn.symtab, allow_bool=True)
 
 
 # ---------------------------------------------------------------------------- operations
@@ -196,24 +200,28 @@ def _where(ctx: _Context, op: _Op, table: TableSchema) -> Condition:
 
 def _insert(ctx: _Context, op: _Op) -> Any:
     table = op.table(ctx.db)
-    row = _parse_row(ctx, table, op.get("row", dict, required=False) or {}, for_update=False)
     uuid_name = op.get("uuid-name", str, required=False)
+    if uuid_name is not None and not ID_RE.match(uuid_name):
+        raise _OpSyntaxError("Type mismatch for member 'uuid-name'.", op.js)
     wanted = op.get("uuid", str, required=False)
-    chosen: Uuid | None = None
+    row_js = op.get("row", dict)
+    uuid: Uuid | None = None
     if wanted is not None:
         if not is_valid_uuid(wanted.lower()):
-            raise syntax_error(f'"{wanted}" is not a valid UUID', wanted)
-        chosen = Uuid(wanted.lower())
+            raise syntax_error("bad uuid", wanted)
+        uuid = Uuid(wanted.lower())
+        if ctx.txn.uuid_in_use(table.name, uuid):
+            raise OvsdbError(
+                "duplicate uuid",
+                "This UUID would duplicate a UUID already present within the table or deleted "
+                "within the same transaction.",
+                wanted,
+            )
     if uuid_name is not None:
-        uuid = ctx.txn.symtab.create(uuid_name, chosen)
-    else:
-        uuid = chosen if chosen is not None else new_uuid()
-    if ctx.txn.uuid_in_use(table.name, uuid):
-        raise OvsdbError(
-            "duplicate uuid",
-            "This UUID would duplicate a UUID already present within the table or deleted "
-            "within the same transaction.",
-        )
+        uuid = ctx.txn.symtab.create(uuid_name, uuid)
+    elif uuid is None:
+        uuid = new_uuid()
+    row = _parse_row(ctx, table, row_js, for_update=False)
     data = dict(ctx.db.tables[table.name].defaults)
     data.update(row)
     ctx.txn.insert(table.name, uuid, data)
@@ -222,13 +230,15 @@ def _insert(ctx: _Context, op: _Op) -> Any:
 
 def _select(ctx: _Context, op: _Op) -> Any:
     table = op.table(ctx.db)
-    cond = _where(ctx, op, table)
-    columns = _columns(op, table)
+    where = op.get("where", list)
+    columns_js = op.get("columns", list, required=False)
+    cond = _where(ctx, table, where)
+    columns = _columns(table, columns_js)
     rows = []
     seen: set[str] = set()
     for uuid, data in ctx.txn.select(table.name, cond):
         out = _row_json(table, uuid, ctx.txn.version(table.name, uuid), data, columns)
-        if columns is not None:
+        if columns is not None:  # distinct rows, as ovsdb-server returns them
             key = dumps(out)
             if key in seen:
                 continue
@@ -239,8 +249,10 @@ def _select(ctx: _Context, op: _Op) -> Any:
 
 def _update(ctx: _Context, op: _Op) -> Any:
     table = op.table(ctx.db)
-    cond = _where(ctx, op, table)
-    row = _parse_row(ctx, table, op.get("row", dict), for_update=True)
+    where = op.get("where", list)
+    row_js = op.get("row", dict)
+    cond = _where(ctx, table, where)
+    row = _parse_row(ctx, table, row_js, for_update=True, op_js=op.js)
     count = 0
     for uuid, data in ctx.txn.select(table.name, cond):
         new = dict(data)
@@ -252,8 +264,9 @@ def _update(ctx: _Context, op: _Op) -> Any:
 
 def _mutate(ctx: _Context, op: _Op) -> Any:
     table = op.table(ctx.db)
-    cond = _where(ctx, op, table)
+    where = op.get("where", list)
     mutations_js = op.get("mutations", list)
+    cond = _where(ctx, table, where)
     mutations = [parse_mutation(table, m, ctx.txn.symtab) for m in mutations_js]
     count = 0
     for uuid, data in ctx.txn.select(table.name, cond):
@@ -268,7 +281,7 @@ def _mutate(ctx: _Context, op: _Op) -> Any:
 
 def _delete(ctx: _Context, op: _Op) -> Any:
     table = op.table(ctx.db)
-    cond = _where(ctx, op, table)
+    cond = _where(ctx, table, op.get("where", list))
     rows = ctx.txn.select(table.name, cond)
     for uuid, _ in rows:
         ctx.txn.delete(table.name, uuid)
@@ -276,44 +289,53 @@ def _delete(ctx: _Context, op: _Op) -> Any:
 
 
 def _wait(ctx: _Context, op: _Op) -> Any:
-    timeout = op.get("timeout", (int, float), required=False)
+    timeout = op.get("timeout", int, required=False)
     table = op.table(ctx.db)
-    cond = _where(ctx, op, table)
-    columns = _columns(op, table)
+    where = op.get("where", list)
+    columns_js = op.get("columns", list, required=False)
     until = op.get("until", str)
     rows_js = op.get("rows", list)
+    cond = _where(ctx, table, where)
+    # without "columns", every column counts, _uuid and _version included (as in ovsdb-server)
+    columns = _columns(table, columns_js) or list(table.all_columns)
     if until not in ("==", "!="):
-        raise syntax_error(f'"until" must be "==" or "!=", not "{until}"', until)
-    if columns is None:
-        columns = list(table.columns)
+        raise syntax_error('"until" must be "==" or "!="', until)
+    if timeout is not None and timeout < 0:
+        raise syntax_error("timeout must be nonnegative", timeout)
+    # Each expected row is a whole row (defaults for the columns it leaves out) compared on
+    # ``columns``; its _uuid may be given, its _version never matches a real row's.
+    defaults = ctx.db.tables[table.name].defaults
     expected: set[str] = set()
     for row_js in rows_js:
-        if not isinstance(row_js, dict):
-            raise syntax_error("rows must hold JSON objects", row_js)
-        parsed = _parse_row(ctx, table, row_js, for_update=False)
-        for name in row_js:
-            if name not in columns:
-                raise syntax_error(f"column {name} is not in the wait's columns", row_js)
-        expected.add(
-            dumps(
-                {c: datum_to_json(table.columns[c].type, parsed[c]) for c in columns if c in parsed}
-            )
-        )
+        data = dict(defaults)
+        data.update(_parse_row(ctx, table, row_js, for_update=False))
+        uuid = ZERO_UUID
+        if "_uuid" in row_js:
+            uuid = datum_from_json(UUID_TYPE, row_js["_uuid"], ctx.txn.symtab)
+        expected.add(_projection(table, columns, uuid, None, data))
     actual: set[str] = set()
     for uuid, data in ctx.txn.select(table.name, cond):
-        actual.add(
-            dumps(
-                _row_json(
-                    table, uuid, ctx.txn.version(table.name, uuid), data, [c for c in columns]
-                )
-            )
-        )
-    holds = (actual == expected) == (until == "==")
-    if holds:
+        version = ctx.txn.version(table.name, uuid) or "new"
+        actual.add(_projection(table, columns, uuid, version, data))
+    if (actual == expected) == (until == "=="):
         return {}
     if timeout is not None and ctx.elapsed_ms >= timeout:
         raise OvsdbError("timed out", '"where" clause test failed')
     raise _Blocked
+
+
+def _projection(
+    table: TableSchema, columns: list[str], uuid: str, version: str | None, data: RowData
+) -> str:
+    values: list[Any] = []
+    for name in columns:
+        if name == "_uuid":
+            values.append(uuid)
+        elif name == "_version":
+            values.append(version)
+        else:
+            values.append(datum_to_json(table.columns[name].type, data[name]))
+    return dumps(values)
 
 
 def _commit(ctx: _Context, op: _Op) -> Any:
@@ -324,6 +346,7 @@ def _commit(ctx: _Context, op: _Op) -> Any:
 
 
 def _abort(ctx: _Context, op: _Op) -> Any:
+    op.finish()
     raise OvsdbError("aborted", "aborted by request")
 
 

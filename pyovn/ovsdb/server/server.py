@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ from pyovn.ovsdb.data import new_uuid
 from pyovn.ovsdb.errors import OvsdbError
 from pyovn.ovsdb.jsonio import dumps
 from pyovn.ovsdb.jsonrpc import ErrorReply, Message, Notification, Reply, Request
+from pyovn.ovsdb.jsonrpc import dumps as dumpb
 from pyovn.ovsdb.server.db import Commit, Database, RowChange
 from pyovn.ovsdb.server.locks import LockTable
 from pyovn.ovsdb.server.monitor import (
@@ -58,6 +59,9 @@ class Session:
         self.id = Session._next_id
         self.peer = peer or f"session{self.id}"
         self.send = send
+        # the same for a message already encoded (the transport sets it; update
+        # notifications to many sessions are encoded once and spliced)
+        self.send_raw: Callable[[bytes], None] | None = None
         self.monitors: dict[str, Monitor] = {}  # dumps(monitor id) -> Monitor
         self.db_change_aware = False
         self.closed = False
@@ -139,25 +143,43 @@ class OvsdbServer:
 
     # ------------------------------------------------------------------ dispatch
 
-    async def handle(self, session: Session, msg: Message) -> None:
+    def dispatch(self, session: Session, msg: Message) -> Awaitable[None] | None:
+        """Handle one message. Usually done at once (any reply sent) and returns None;
+        a transaction that must wait for an fsync returns an awaitable that finishes
+        it, and the transport handles the session's next messages after that."""
         if isinstance(msg, Request):
             handler = self._METHODS.get(msg.method)
             if handler is None:
                 session.send(ErrorReply("unknown method", msg.id))
-                return
+                return None
             try:
                 result = handler(self, session, msg)
-                if asyncio.iscoroutine(result):
-                    result = await result
             except OvsdbError as exc:
                 session.send(ErrorReply(exc.to_json(), msg.id))
-                return
+                return None
+            if asyncio.iscoroutine(result):
+                return self._finish(session, msg, result)
             if result is not _NO_REPLY:
-                session.send(Reply(result, msg.id))
+                _reply(session, result, msg.id)
         elif isinstance(msg, Notification) and msg.method == "cancel":
             self._cancel(session, msg.params)
             # other notifications (e.g. echo replies sent as notifications) are ignored
         # replies (to the server's echo probes) need no handling here
+        return None
+
+    async def _finish(self, session: Session, req: Request, pending: Awaitable[Any]) -> None:
+        try:
+            result = await pending
+        except OvsdbError as exc:
+            session.send(ErrorReply(exc.to_json(), req.id))
+            return
+        if result is not _NO_REPLY:
+            _reply(session, result, req.id)
+
+    async def handle(self, session: Session, msg: Message) -> None:
+        pending = self.dispatch(session, msg)
+        if pending is not None:
+            await pending
 
     # ------------------------------------------------------------------ simple methods
 
@@ -191,12 +213,14 @@ class OvsdbServer:
 
     # ------------------------------------------------------------------ transact
 
-    async def _transact(self, session: Session, req: Request) -> Any:
+    def _transact(self, session: Session, req: Request) -> Any:
         state = self._state(req.params, "transact")
         pending = _Pending(session, req, time.monotonic())
-        return await self._run_transact(state, pending)
+        return self._run_transact(state, pending)
 
-    async def _run_transact(self, state: DbState, pending: _Pending) -> Any:
+    def _run_transact(self, state: DbState, pending: _Pending) -> Any:
+        """The results, _NO_REPLY when blocked, or an awaitable of the results when the
+        commit must be fsynced before it is acknowledged."""
         session, req = pending.session, pending.request
         elapsed = (time.monotonic() - pending.started) * 1000.0
         locks = self.locks.held_by(session)
@@ -217,9 +241,14 @@ class OvsdbServer:
             self._publish(state, commit)
             if state.storage is not None:
                 if state.storage.needs_sync(commit):
-                    await state.storage.sync(seq)
+                    return self._synced(state.storage, state.db, seq, result.results)
                 state.storage.maybe_compact(state.db)
         return result.results
+
+    async def _synced(self, storage: Storage, db: Database, seq: int, results: Any) -> Any:
+        await storage.sync(seq)
+        storage.maybe_compact(db)
+        return results
 
     def _arm_wait_timer(self, state: DbState, pending: _Pending) -> None:
         timeout = _wait_timeout(pending.request.params[1:])
@@ -243,12 +272,14 @@ class OvsdbServer:
         if pending not in state.pending:
             return  # already answered, canceled, or being retried
         state.pending.remove(pending)
-        results = await self._run_transact(state, pending)
+        results = self._run_transact(state, pending)
+        if asyncio.iscoroutine(results):
+            results = await results
         if results is _NO_REPLY:
             return  # still blocked: _run_transact queued it again
         self._drop_pending(state, pending)
         if not pending.session.closed:
-            pending.session.send(Reply(results, pending.request.id))
+            _reply(pending.session, results, pending.request.id)
 
     def _drop_pending(self, state: DbState, pending: _Pending) -> None:
         if pending in state.pending:
@@ -277,12 +308,25 @@ class OvsdbServer:
         state.history.append((txn_id, commit.changes))
         if state.watchers:
             by_table = group_by_table(commit.changes)
-            cache: dict[str, Any] = {}
+            cache: dict[str, Any] = {}  # table-update JSON, per kind of table monitor
+            encoded: dict[tuple[int, ...], bytes] = {}  # the same, encoded, per combination
+            txn_json = dumpb(txn_id)
             for session in list(state.watchers):
                 for monitor in session.monitors_of(state.db.name):
                     updates = monitor.updates(by_table, cache)
-                    if updates:
+                    if not updates:
+                        continue
+                    send_raw = session.send_raw
+                    if send_raw is None:
                         session.send(_update_notification(monitor, txn_id, updates))
+                        continue
+                    # ``cache`` holds every table update for the whole loop, so their
+                    # ids identify them
+                    key = tuple(map(id, updates.values()))
+                    body = encoded.get(key)
+                    if body is None:
+                        body = encoded[key] = dumpb(updates)
+                    send_raw(_encode_update(monitor, txn_json, body))
         if state.pending:
             self._retry_pending(state)
 
@@ -431,6 +475,31 @@ def _read_only_results(ops: list[Any], results: list[Any]) -> list[Any]:
             }
             return [*results[:i], error, *([None] * (len(ops) - i - 1))]
     return results
+
+
+def _reply(session: Session, result: Any, msg_id: Any) -> None:
+    """Send Reply(result, msg_id); encoded directly when the transport takes bytes."""
+    send_raw = session.send_raw
+    if send_raw is None or result is None or msg_id is None:
+        session.send(Reply(result, msg_id))  # (which rejects a null result or id)
+    else:
+        send_raw(
+            b"".join((b'{"result":', dumpb(result), b',"error":null,"id":', dumpb(msg_id), b"}"))
+        )
+
+
+_UPDATE_PREFIX = {
+    v: b'{"method":"' + m.encode() + b'","params":[' for v, m in UPDATE_METHOD.items()
+}
+
+
+def _encode_update(monitor: Monitor, txn_json: bytes, body: bytes) -> bytes:
+    """The bytes of ``_update_notification`` (same JSON), from pre-encoded pieces."""
+    if monitor.version == 3:
+        params = b",".join((monitor.id_json, txn_json, body))
+    else:
+        params = monitor.id_json + b"," + body
+    return b"".join((_UPDATE_PREFIX[monitor.version], params, b'],"id":null}'))
 
 
 def _wait_timeout(ops: list[Any]) -> float | None:

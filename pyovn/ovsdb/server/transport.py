@@ -1,4 +1,4 @@
-"""The asyncio edge of the OVSDB server: listening sockets, one task per client.
+"""The asyncio edge of the OVSDB server: listening sockets, one Protocol per client.
 
 Writes never block the server: each client's outgoing bytes queue in its transport, and a
 client whose queue passes ``max_backlog`` bytes (a stuck or slow reader) is dropped with a
@@ -15,6 +15,8 @@ import logging
 import os
 import socket
 import time
+from collections import deque
+from collections.abc import Awaitable
 
 from pyovn.ovsdb.jsonrpc import Connection, Message, ProtocolError, Request, encode_message
 from pyovn.ovsdb.server.server import OvsdbServer, Session
@@ -26,76 +28,147 @@ DEFAULT_MAX_BACKLOG = 256 * 1024 * 1024
 DEFAULT_PROBE_INTERVAL = 5.0  # seconds; 0 disables
 
 
-class ClientConnection:
-    def __init__(
-        self,
-        transport: ServerTransport,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        probe: bool,
-    ) -> None:
-        self.transport = transport
-        self.reader = reader
-        self.writer = writer
-        self.conn = Connection(transport.max_message_bytes)
-        peer = writer.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "unix"
-        self.session: Session = transport.server.open_session(self.send, self.peer)
-        self.probe = probe and transport.probe_interval > 0
+class ClientConnection(asyncio.Protocol):
+    """One client: bytes in (``data_received``), messages handled in order, replies out.
+
+    Most requests are handled right in ``data_received``; one that must wait (a commit
+    waiting for its fsync) pauses reading until it is done, so the session's messages
+    are still handled one after another."""
+
+    def __init__(self, owner: ServerTransport, probe: bool) -> None:
+        self.owner = owner
+        self.server = owner.server
+        self.conn = Connection(owner.max_message_bytes)
+        self.probe = probe and owner.probe_interval > 0
+        self.peer = "unix"
+        self.session: Session = None  # type: ignore[assignment]  # set in connection_made
+        self.tx: asyncio.Transport = None  # type: ignore[assignment]
+        self.queue: deque[Message] = deque()
+        self.busy = False  # a message's handling is waiting for something
         self.last_activity = time.monotonic()
         self.probe_sent = False
         self.closed = False
+        self._prober: asyncio.Task[None] | None = None
 
-    def send(self, msg: Message) -> None:
+    # ------------------------------------------------------------------ asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.tx = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.peer = f"{peer[0]}:{peer[1]}"
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.session = self.server.open_session(self.send, self.peer)
+        self.session.send_raw = self.send_bytes
+        self.owner.clients.add(self)
+        if self.probe:
+            self._prober = asyncio.ensure_future(self._probe_loop())
+
+    def data_received(self, data: bytes) -> None:
         if self.closed:
             return
-        self.writer.write(encode_message(msg))
-        backlog = self.writer.transport.get_write_buffer_size()
-        if backlog > self.transport.max_backlog:
+        self.last_activity = time.monotonic()
+        self.probe_sent = False
+        try:
+            self.queue.extend(self.conn.receive_data(data))
+        except ProtocolError as exc:
+            self._protocol_error(exc)
+            return
+        if not self.busy:
+            self._drain()
+
+    def eof_received(self) -> bool:
+        try:
+            self.conn.receive_eof()
+        except ProtocolError as exc:
+            log.warning("%s: protocol error, closing connection: %s", self.peer, exc)
+        return False  # close our side too, once what is queued for the client is sent
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            log.info("%s: connection error: %s", self.peer, exc)
+        self._forget()
+
+    # ------------------------------------------------------------------ handling
+
+    def _drain(self) -> None:
+        server, session, queue = self.server, self.session, self.queue
+        while queue and not self.closed:
+            msg = queue.popleft()
+            try:
+                pending = server.dispatch(session, msg)
+            except Exception:  # a bug must cost this connection, not the server
+                log.exception("%s: error handling %s; closing connection", self.peer, msg)
+                self.abort()
+                return
+            if pending is not None:
+                self.busy = True
+                self.tx.pause_reading()
+                self.owner.track(asyncio.ensure_future(self._wait(pending)))
+                return
+        if self.conn.error is not None and not self.closed:  # bad input after good messages
+            self._protocol_error(self.conn.error)
+
+    async def _wait(self, pending: Awaitable[None]) -> None:
+        try:
+            await pending
+        except Exception:
+            log.exception("%s: error handling a request; closing connection", self.peer)
+            self.abort()
+            return
+        finally:
+            self.busy = False
+        if not self.closed:
+            self.tx.resume_reading()
+            self._drain()
+
+    def _protocol_error(self, exc: ProtocolError) -> None:
+        log.warning("%s: protocol error, closing connection: %s", self.peer, exc)
+        self.abort()
+
+    # ------------------------------------------------------------------ sending, closing
+
+    def send(self, msg: Message) -> None:
+        if not self.closed:
+            self.send_bytes(encode_message(msg))
+
+    def send_bytes(self, data: bytes) -> None:
+        if self.closed:
+            return
+        tx = self.tx
+        tx.write(data)
+        backlog = tx.get_write_buffer_size()
+        if backlog > self.owner.max_backlog:
             log.warning(
                 "%s: dropping connection: %d bytes of backlog exceed the limit of %d",
                 self.peer,
                 backlog,
-                self.transport.max_backlog,
+                self.owner.max_backlog,
             )
             self.abort()
 
     def abort(self) -> None:
         if self.closed:
             return
-        self.closed = True
-        self.transport.server.close_session(self.session)
-        self.writer.transport.abort()
+        self._forget()
+        self.tx.abort()
 
-    async def run(self) -> None:
-        prober = asyncio.ensure_future(self._probe_loop()) if self.probe else None
-        try:
-            while not self.closed:
-                data = await self.reader.read(256 * 1024)
-                if not data:
-                    self.conn.receive_eof()
-                    break
-                self.last_activity = time.monotonic()
-                self.probe_sent = False
-                for msg in self.conn.receive_data(data):
-                    if self.closed:
-                        break
-                    await self.transport.server.handle(self.session, msg)
-        except ProtocolError as exc:
-            log.warning("%s: protocol error, closing connection: %s", self.peer, exc)
-        except (ConnectionError, OSError) as exc:
-            log.info("%s: connection error: %s", self.peer, exc)
-        finally:
-            if prober is not None:
-                prober.cancel()
-            if not self.closed:
-                self.closed = True
-                self.transport.server.close_session(self.session)
-                with contextlib.suppress(Exception):
-                    self.writer.close()
+    def _forget(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.server.close_session(self.session)
+        self.queue.clear()
+        self.owner.clients.discard(self)
+        if self._prober is not None:
+            self._prober.cancel()
+            self._prober = None
 
     async def _probe_loop(self) -> None:
-        interval = self.transport.probe_interval
+        interval = self.owner.probe_interval
         while not self.closed:
             await asyncio.sleep(interval / 2)
             idle = time.monotonic() - self.last_activity
@@ -126,7 +199,7 @@ class ServerTransport:
         self.listeners: list[asyncio.Server] = []
         self.clients: set[ClientConnection] = set()
         self._unix_paths: list[str] = []
-        self._tasks: set[asyncio.Task[object] | None] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def listen(self, remote_text: str) -> asyncio.Server:
         remote = parse_remote(remote_text)
@@ -137,38 +210,26 @@ class ServerTransport:
         return listener
 
     async def _start(self, remote: Remote) -> asyncio.Server:
+        loop = asyncio.get_running_loop()
         if remote.kind == "unix":
             assert remote.path is not None
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(remote.path)
             self._unix_paths.append(remote.path)
-            return await asyncio.start_unix_server(
-                lambda r, w: self._accept(r, w, probe=False), path=remote.path
+            return await loop.create_unix_server(
+                lambda: ClientConnection(self, probe=False), path=remote.path
             )
-        return await asyncio.start_server(
-            lambda r, w: self._accept(r, w, probe=True),
+        return await loop.create_server(
+            lambda: ClientConnection(self, probe=True),
             host=remote.host,
             port=remote.port,
             reuse_address=True,
         )
 
-    async def _accept(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, probe: bool
-    ) -> None:
-        sock = writer.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        client = ClientConnection(self, reader, writer, probe)
-        self.clients.add(client)
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await client.run()
-        finally:
-            self.clients.discard(client)
-            self._tasks.discard(task)
+    def track(self, task: asyncio.Task[None]) -> None:
+        """Keep a reference to a client's task until it is done."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def bound_ports(self) -> list[int]:
         ports = []
@@ -184,9 +245,8 @@ class ServerTransport:
             listener.close()
         for client in list(self.clients):
             client.abort()
-        # let each client's task see its aborted connection and end, rather than being
-        # cancelled at loop shutdown (asyncio's streams log a traceback for that in 3.11)
-        tasks = [t for t in self._tasks if t is not None and t is not asyncio.current_task()]
+        # let requests that wait (for an fsync) finish rather than be cancelled
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
         if tasks:
             await asyncio.wait(tasks, timeout=5)
         for listener in self.listeners:

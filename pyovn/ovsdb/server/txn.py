@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pyovn.ovsdb.condition import Condition
-from pyovn.ovsdb.data import Datum, Symtab, datum_refs, new_uuid
+from pyovn.ovsdb.data import Datum, Symtab, datum_refs, datum_to_text, new_uuid
 from pyovn.ovsdb.errors import OvsdbError, constraint_violation
 from pyovn.ovsdb.server.db import Commit, Database, Row, RowChange, RowData, Table
 from pyovn.ovsdb.types import Uuid
@@ -126,12 +126,14 @@ class Transaction:
             if table.strong_cols:
                 for trow in rows.values():
                     old = None if trow.old is None else trow.old.data
-                    _account(table, old, trow.new, delta)
+                    _account(table, trow.uuid, old, trow.new, delta)
+        # the order of ovsdb-server's checks, which decides which error a transaction gets
+        self._check_strong_refs(delta)  # before garbage collection, as ovsdb-server does
         self._collect_garbage(delta)
-        ref_counts = self._check_strong_refs(delta)
+        ref_counts = self._ref_counts(delta)
+        self._check_max_rows()
         self._remove_weak_refs()
         changes = self._build_changes()
-        self._check_max_rows()
         self._check_indexes()
         comment = "\n".join(self.comments) if self.comments else None
         return Commit(changes, ref_counts, comment=comment, durable=self.durable)
@@ -172,15 +174,25 @@ class Transaction:
             self.delete(tname, uuid)
             if table.strong_cols:
                 touched: dict[RefKey, int] = {}
-                _account(table, data, None, touched)
+                _account(table, uuid, data, None, touched)
                 for ref, n in touched.items():
                     delta[ref] = delta.get(ref, 0) + n
                     work.append(ref)
 
-    def _check_strong_refs(self, delta: dict[RefKey, int]) -> dict[RefKey, int]:
-        for tname, rows in self.changes.items():
-            for trow in rows.values():
-                if trow.new is None and trow.old is not None and not trow.inserted_here:
+    def _check_strong_refs(self, delta: dict[RefKey, int]) -> None:
+        """No reference to a missing row, and no deleted row still referenced.
+
+        Made before garbage collection: a row that is deleted while a row about to become
+        garbage still refers to it is refused, as by ovsdb-server.
+        """
+        rows = self.db.tables
+        for key, n in delta.items():
+            tname, uuid = key
+            if n > 0 and uuid not in rows[tname].rows and not self.exists(tname, uuid):
+                raise OvsdbError("referential integrity violation", self._dangling_message(key))
+        for tname, changed in self.changes.items():
+            for trow in changed.values():
+                if trow.new is None and trow.old is not None:
                     final = self._final_count((tname, trow.uuid), delta)
                     if final > 0:
                         raise OvsdbError(
@@ -188,24 +200,14 @@ class Transaction:
                             f"cannot delete {tname} row {trow.uuid} because of {final} "
                             "remaining reference(s)",
                         )
-        counts: dict[RefKey, int] = {}
-        for key, n in delta.items():
-            if n == 0:
-                continue
-            tname, uuid = key
-            final = self._final_count(key, delta)
-            if self.exists(tname, uuid):
-                counts[key] = final
-                continue
-            if final <= 0:
-                continue
-            if uuid in self.db.tables[tname].rows:
-                raise OvsdbError(
-                    "referential integrity violation",
-                    f"cannot delete {tname} row {uuid} because of {final} remaining reference(s)",
-                )
-            raise OvsdbError("referential integrity violation", self._dangling_message(key))
-        return counts
+
+    def _ref_counts(self, delta: dict[RefKey, int]) -> dict[RefKey, int]:
+        """The new reference count of every surviving row whose count changed."""
+        return {
+            key: self._final_count(key, delta)
+            for key, n in delta.items()
+            if n and self.exists(*key)
+        }
 
     def _dangling_message(self, key: RefKey) -> str:
         target_table, target = key
@@ -245,8 +247,10 @@ class Transaction:
 
     def _strip_weak(self, table: Table, trow: TxnRow, col: str) -> None:
         assert trow.new is not None
-        ctype = table.schema.columns[col].type
         datum = trow.new[col]
+        if not datum:
+            return  # an empty set or map (a weak uuid atom is never empty)
+        ctype = table.schema.columns[col].type
         key_ref = ctype.key.ref_table if ctype.key.is_weak_ref else None
         val_ref = (
             ctype.value.ref_table if ctype.value is not None and ctype.value.is_weak_ref else None
@@ -328,9 +332,49 @@ class Transaction:
                 n += (trow.new is not None) - (trow.old is not None)
             if n > limit:
                 raise constraint_violation(
-                    f'Transaction causes "{tname}" table to contain {n} rows, greater than '
-                    f"the schema-defined limit of {int(limit)} row(s)."
+                    f'transaction causes "{tname}" table to contain {n} rows, greater than '
+                    f"the schema-defined limit of {int(limit)} row(s)"
                 )
+
+    def _index_error(self, table: Table, columns: tuple[str, ...], a: Uuid, b: Uuid) -> OvsdbError:
+        """ovsdb-server's message for two rows with the same value in one index."""
+        rows = self.changes.get(table.name, {})
+        if all(u in rows and rows[u].old is None for u in (a, b)) and b < a:
+            a, b = b, a  # two new rows: in a stable order
+
+        def values(data: RowData) -> str:
+            schema = table.schema.columns
+            return _english([datum_to_text(schema[c].type, data[c]) for c in columns])
+
+        def describe(title: str, uuid: Uuid) -> str:
+            text = f"{title} row, with UUID {uuid}, "
+            trow = rows.get(uuid)
+            if trow is None:
+                return text + (
+                    "existed in the database before this transaction and was not modified by "
+                    "the transaction."
+                )
+            if trow.old is None:
+                return text + "was inserted by this transaction."
+            assert trow.new is not None
+            if values(trow.old.data) == values(trow.new):
+                return text + (
+                    "existed in the database before this transaction, which modified some of "
+                    "the row's columns but not any columns in this index."
+                )
+            return text + (
+                f"had the following index values before the transaction: {values(trow.old.data)}."
+            )
+
+        data = self.get(table.name, b)
+        assert data is not None
+        names = _english([f'"{c}"' for c in columns])
+        plural = "columns" if len(columns) > 1 else "column"
+        return constraint_violation(
+            f'Transaction causes multiple rows in "{table.name}" table to have identical values '
+            f"({values(data)}) for index on {plural} {names}.  "
+            f"{describe('First', a)}  {describe('Second', b)}"
+        )
 
     def _check_indexes(self) -> None:
         for tname, rows in self.changes.items():
@@ -351,25 +395,26 @@ class Transaction:
                             ):
                                 other = holder
                     if other is not None:
-                        raise _index_error(table, columns, key, other, trow.uuid)
+                        raise self._index_error(table, columns, other, trow.uuid)
                     seen[key] = trow.uuid
 
 
-def _index_error(table: Table, columns: tuple[str, ...], key: Any, a: Uuid, b: Uuid) -> OvsdbError:
-    names = ", ".join(f'"{c}"' for c in columns)
-    plural = "columns" if len(columns) > 1 else "column"
-    return constraint_violation(
-        f'Transaction causes multiple rows in "{table.name}" table to have identical values '
-        f"({', '.join(map(repr, key))}) for index on {plural} {names}.  First row, with UUID "
-        f"{a}, and second row, with UUID {b}, both have this value."
-    )
+def _english(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b, and c``: how ovsdb-server lists index columns and values."""
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
 def _account(
-    table: Table, old: RowData | None, new: RowData | None, delta: dict[RefKey, int]
+    table: Table, uuid: Uuid, old: RowData | None, new: RowData | None, delta: dict[RefKey, int]
 ) -> None:
-    """Add to ``delta`` the change in strong reference counts from ``old`` to ``new``."""
+    """Add to ``delta`` the change in strong reference counts from ``old`` to ``new``.
+
+    As in ovsdb-server, a row's references to itself do not count.
+    """
     columns = table.schema.columns
+    own = (table.name, uuid)
     for col in table.strong_cols:
         odat = None if old is None else old[col]
         ndat = None if new is None else new[col]
@@ -383,19 +428,23 @@ def _account(
             empty: frozenset[Uuid] = frozenset()
             oset = odat if odat is not None else empty
             nset = ndat if ndat is not None else empty
-            for uuid in nset - oset:
-                key = (ref_table, uuid)
-                delta[key] = delta.get(key, 0) + 1
-            for uuid in oset - nset:
-                key = (ref_table, uuid)
-                delta[key] = delta.get(key, 0) - 1
+            for target in nset - oset:
+                key = (ref_table, target)
+                if key != own:
+                    delta[key] = delta.get(key, 0) + 1
+            for target in oset - nset:
+                key = (ref_table, target)
+                if key != own:
+                    delta[key] = delta.get(key, 0) - 1
             continue
         if odat is not None:
             for key in datum_refs(ctype, odat, strong=True):
-                delta[key] = delta.get(key, 0) - 1
+                if key != own:
+                    delta[key] = delta.get(key, 0) - 1
         if ndat is not None:
             for key in datum_refs(ctype, ndat, strong=True):
-                delta[key] = delta.get(key, 0) + 1
+                if key != own:
+                    delta[key] = delta.get(key, 0) + 1
 
 
 def make_symtab() -> Symtab:
