@@ -329,12 +329,14 @@ def describe(frame: Frame | bytes) -> str:
     """A one-line, tcpdump-like summary of a frame, e.g.
     ``00:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, vlan 10, ARP who-has 10.0.0.2 tell 10.0.0.1``.
     Bytes that do not parse give ``malformed frame (REASON), N bytes``."""
-    if not isinstance(frame, Frame):
+    if isinstance(frame, Frame):
+        parsed = frame
+    else:
         try:
-            frame = parse_frame(frame)
+            parsed = parse_frame(frame)
         except PacketError as exc:
             return f"malformed frame ({exc}), {len(frame)} bytes"
-    f, payload = frame.fields, frame.payload
+    f, payload = parsed.fields, parsed.payload
     text = f"{int_to_mac(f['eth.src'])} > {int_to_mac(f['eth.dst'])}, "
     tci = f.get("vlan.tci", 0)
     if tci & VLAN_CFI:

@@ -110,7 +110,7 @@ def internet_checksum(data: bytes) -> int:
     """The 16-bit one's complement of the one's complement sum of ``data`` (RFC 1071)."""
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return ~total & 0xFFFF

@@ -133,9 +133,7 @@ def geneve_decap(data: bytes) -> GenevePacket:
     ports: int | None = None
     others: list[GeneveOption] = []
     pos = GENEVE_HLEN
-    while pos < end:
-        if end - pos < 4:
-            raise PacketError("truncated Geneve option header")
+    while pos < end:  # both multiples of 4: an option header always fits
         opt_class, opt_type, length = struct.unpack_from("!HBB", data, pos)
         size = (length & 0x1F) * 4
         if pos + 4 + size > end:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
+from dataclasses import replace
 
 from pyovn.datapath.frame import (
     ARP_LEN,
@@ -169,16 +170,16 @@ def _parse_ip4(body: bytes, fields: dict[str, int], verify: bool) -> Frame:
             "ip4.dst": int.from_bytes(dst),
         }
     )
-    extras = {
-        "ip4_id": ident,
-        "ip4_flags": flags,
-        "ip4_frag_offset": frag_offset,
-        "ip4_options": body[IP4_HLEN:hlen],
-        "trailer": body[total:],
-    }
+    extras = HeaderExtras(
+        ip4_id=ident,
+        ip4_flags=flags,
+        ip4_frag_offset=frag_offset,
+        ip4_options=body[IP4_HLEN:hlen],
+        trailer=body[total:],
+    )
     l4 = body[hlen:total]
     if fragment:
-        return Frame(fields, l4, HeaderExtras(**extras))  # type: ignore[arg-type]
+        return Frame(fields, l4, extras)
     return _parse_l4(l4, src, dst, fields, extras, verify)
 
 
@@ -202,7 +203,7 @@ def _parse_ip6(body: bytes, fields: dict[str, int], verify: bool) -> Frame:
             "ip6.dst": int.from_bytes(dst),
         }
     )
-    extras: dict[str, object] = {"trailer": body[IP6_HLEN + plen :]}
+    extras = HeaderExtras(trailer=body[IP6_HLEN + plen :])
     return _parse_l4(body[IP6_HLEN : IP6_HLEN + plen], src, dst, fields, extras, verify)
 
 
@@ -211,7 +212,7 @@ def _parse_l4(
     src: bytes,
     dst: bytes,
     fields: dict[str, int],
-    extras: dict[str, object],
+    extras: HeaderExtras,
     verify: bool,
 ) -> Frame:
     proto = fields["ip.proto"]
@@ -234,7 +235,7 @@ def _parse_l4(
         fields["icmp6.type"], fields["icmp6.code"] = seg[0], seg[1]
         payload = seg[4:]
         if seg[0] in (ND_NS, ND_NA) and seg[1] == 0:
-            payload = _parse_nd(payload, fields, extras)
+            payload, extras = _parse_nd(payload, fields, extras)
     elif proto == IPPROTO_TCP:
         _need(seg, TCP_HLEN, "TCP header")
         sport, dport, seq, ack, off_flags, window, _csum, urgent = struct.unpack_from(
@@ -246,7 +247,8 @@ def _parse_l4(
         _need(seg, hlen, "TCP header with options")
         check("TCP")
         fields.update({"tcp.src": sport, "tcp.dst": dport, "tcp.flags": off_flags & 0xFFF})
-        extras.update(
+        extras = replace(
+            extras,
             tcp_seq=seq,
             tcp_ack=ack,
             tcp_window=window,
@@ -260,15 +262,17 @@ def _parse_l4(
         if length != len(seg):
             raise PacketError(f"UDP length {length} differs from the IP payload length {len(seg)}")
         if csum == 0:
-            extras["udp_zero_checksum"] = True
+            extras = replace(extras, udp_zero_checksum=True)
         else:
             check("UDP")
         fields.update({"udp.src": sport, "udp.dst": dport})
         payload = seg[UDP_HLEN:]
-    return Frame(fields, payload, HeaderExtras(**extras))  # type: ignore[arg-type]
+    return Frame(fields, payload, extras)
 
 
-def _parse_nd(body: bytes, fields: dict[str, int], extras: dict[str, object]) -> bytes:
+def _parse_nd(
+    body: bytes, fields: dict[str, int], extras: HeaderExtras
+) -> tuple[bytes, HeaderExtras]:
     """Neighbor Solicitation/Advertisement after the ICMPv6 checksum (RFC 4861 section 4.3/4.4)."""
     _need(body, 20, "neighbor discovery message")
     reserved, target = struct.unpack_from("!I16s", body)
@@ -292,8 +296,7 @@ def _parse_nd(body: bytes, fields: dict[str, int], extras: dict[str, object]) ->
     fields.update(
         {"nd.target": int.from_bytes(target), "nd.sll": lla[ND_OPT_SLL], "nd.tll": lla[ND_OPT_TLL]}
     )
-    extras.update(nd_reserved=reserved, nd_options=tuple(layout))
-    return b""
+    return b"", replace(extras, nd_reserved=reserved, nd_options=tuple(layout))
 
 
 _L3_PARSERS = {
@@ -328,7 +331,8 @@ def build_frame(
     if isinstance(fields, Frame):
         if payload or extras is not None:
             raise TypeError("build_frame(Frame) takes its payload and extras from the frame")
-        fields, payload, extras = fields.fields, fields.payload, fields.extras
+        frame = fields
+        return build_frame(frame.fields, frame.payload, extras=frame.extras)
     ext = extras if extras is not None else HeaderExtras()
     f = _Fields(fields)
     eth_type = f.need("eth.type")

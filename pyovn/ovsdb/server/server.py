@@ -509,7 +509,7 @@ def _wait_timeout(ops: list[Any]) -> float | None:
         for op in ops
         if isinstance(op, dict)
         and op.get("op") == "wait"
-        and isinstance(op.get("timeout"), (int, float))
+        and isinstance(op.get("timeout"), int)
     ]
     return min(timeouts) if timeouts else None
 
