@@ -11,10 +11,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pyovn.ovsdb.data import Datum
-from pyovn.ovsdb.types import AtomicType, Type
+from pyovn.ovsdb.types import AtomicType, Type, is_valid_uuid
 
 
 def string_needs_quotes(s: str) -> bool:
+    if is_valid_uuid(s.lower()):
+        return True  # it would read back as a UUID
     if not s or not (s[0].isascii() and (s[0].isalpha() or s[0] == "_")):
         return True
     for c in s[1:]:

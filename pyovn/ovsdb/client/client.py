@@ -105,6 +105,9 @@ class OvsdbClient:
         self._closed = False
         self._remote_index = 0
         self._monitor_method = "monitor_cond_since"
+        # updates that arrive before our monitor reply has been applied wait here: they are
+        # newer than the reply's contents, so they must be applied after it, not before
+        self._held: list[Notification] | None = None
         self._fsm = Reconnect(
             min_backoff=int(min_backoff * 1000),
             max_backoff=int(max_backoff * 1000),
@@ -369,6 +372,14 @@ class OvsdbClient:
 
     async def _notification(self, msg: Notification) -> None:
         params = msg.params
+        if (
+            self._held is not None
+            and msg.method in ("update", "update2", "update3")
+            and params
+            and params[0] != ["_server", self.database]
+        ):
+            self._held.append(msg)
+            return
         if msg.method in ("update", "update2", "update3") and self.replica is not None:
             if msg.method == "update3":
                 self.last_txn_id = params[1]
@@ -442,6 +453,15 @@ class OvsdbClient:
         return True
 
     async def _monitor(self, requests: dict[str, Any]) -> None:
+        self._held = []
+        try:
+            await self._monitor_request(requests)
+        finally:
+            held, self._held = self._held, None
+        for msg in held:
+            await self._notification(msg)
+
+    async def _monitor_request(self, requests: dict[str, Any]) -> None:
         assert self.replica is not None
         monitor_id = ["monid", self.database]
         if self._monitor_method == "monitor_cond_since":
