@@ -122,9 +122,7 @@ class ServerProcess:
 
 def _popen(cmd: list[str], cwd: Path, stderr_path: Path | None) -> subprocess.Popen[bytes]:
     if stderr_path is None:
-        return subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd
-        )
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     with open(stderr_path, "ab") as err:
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd)
 
@@ -260,9 +258,7 @@ class RaftCluster:
             subprocess.run(cmd, check=True, capture_output=True)
         try:
             for i in range(self.size):
-                self.servers.append(
-                    start_real_server(self.workdir, name=f"s{i + 1}", extra=[])
-                )
+                self.servers.append(start_real_server(self.workdir, name=f"s{i + 1}", extra=[]))
         except BaseException:
             self.stop()
             raise

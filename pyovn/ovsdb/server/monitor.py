@@ -87,6 +87,54 @@ class TableMonitor:
     select: Select
     condition: MonitorCondition
     key: str  # identifies equal monitors so their updates are computed once per commit
+    plan: tuple[tuple[str, Type | None, int, Any], ...] = ()  # see _row_plan
+
+
+# how _row2_json writes each column
+_VERSION, _SCALAR, _SCALAR_UUID, _EMPTY_IS_DEFAULT, _OTHER = range(5)
+
+
+def _row_plan(table: TableSchema, columns: tuple[str, ...]) -> tuple[Any, ...]:
+    """Per column: (name, type, kind, default), worked out once per monitored table."""
+    from pyovn.ovsdb.data import default_atom, default_datum
+    from pyovn.ovsdb.types import AtomicType
+
+    plan = []
+    for c in columns:
+        if c == "_version":
+            plan.append((c, None, _VERSION, None))
+            continue
+        ctype = table.columns[c].type
+        if ctype.is_scalar:
+            kind = _SCALAR_UUID if ctype.key.type is AtomicType.UUID else _SCALAR
+            plan.append((c, ctype, kind, default_atom(ctype.key)))
+        elif ctype.min == 0:
+            plan.append((c, ctype, _EMPTY_IS_DEFAULT, None))
+        else:
+            plan.append((c, ctype, _OTHER, default_datum(ctype)))
+    return tuple(plan)
+
+
+def _row2_json(plan: tuple[Any, ...], data: RowData, version: Any) -> dict[str, Any]:
+    """A row as update2 sends it in "initial" and "insert": default values left out."""
+    row: dict[str, Any] = {}
+    for c, ctype, kind, default in plan:
+        if kind == _VERSION:
+            row[c] = ["uuid", version]
+            continue
+        datum = data[c]
+        if kind == _SCALAR:
+            if datum != default:
+                row[c] = datum
+        elif kind == _SCALAR_UUID:
+            if datum != default:
+                row[c] = ["uuid", datum]
+        elif kind == _EMPTY_IS_DEFAULT:
+            if datum:
+                row[c] = datum_to_json(ctype, datum)  # type: ignore[arg-type]
+        elif datum != default:
+            row[c] = datum_to_json(ctype, datum)  # type: ignore[arg-type]
+    return row
 
 
 def parse_table_requests(table: TableSchema, js: Any, version: int) -> TableMonitor:
@@ -143,7 +191,9 @@ def parse_table_requests(table: TableSchema, js: Any, version: int) -> TableMoni
             where_js if has_where else None,
         ]
     )
-    return TableMonitor(table, tuple(columns), select, condition, key)
+    return TableMonitor(
+        table, tuple(columns), select, condition, key, _row_plan(table, tuple(columns))
+    )
 
 
 class Monitor:
@@ -186,9 +236,17 @@ class Monitor:
             if not tm.select.initial:
                 continue
             rows = {}
-            for row in db.tables[tname].rows.values():
-                if tm.condition.matches(row.data, row.uuid, row.version):
-                    rows[row.uuid] = self._insert_json(tm, row.data, row.version, initial=True)
+            matches = tm.condition.matches
+            if self.version == 1:
+                for row in db.tables[tname].rows.values():
+                    if matches(row.data, row.uuid, row.version):
+                        rows[row.uuid] = self._insert_json(tm, row.data, row.version, True)
+            else:
+                plan = tm.plan
+                every = tm.condition.always
+                for uuid, row in db.tables[tname].rows.items():
+                    if every or matches(row.data, uuid, row.version):
+                        rows[uuid] = {"initial": _row2_json(plan, row.data, row.version)}
             if rows:
                 out[tname] = rows
         return out
@@ -261,17 +319,7 @@ class Monitor:
     def _insert_json(self, tm: TableMonitor, data: RowData, version: Any, initial: bool) -> Any:
         if self.version == 1:
             return {"new": {c: self._value(tm, c, data, version) for c in tm.columns}}
-        row = {}
-        columns = tm.table.columns
-        for c in tm.columns:
-            if c == "_version":
-                row[c] = ["uuid", version]
-                continue
-            ctype = columns[c].type
-            datum = data[c]
-            if not _is_default(ctype, datum):
-                row[c] = datum_to_json(ctype, datum)
-        return {"initial" if initial else "insert": row}
+        return {"initial" if initial else "insert": _row2_json(tm.plan, data, version)}
 
     def _delete_json(self, tm: TableMonitor, old: Row) -> Any:
         if self.version == 1:
@@ -295,18 +343,6 @@ class Monitor:
             else:
                 diff[c] = datum_diff_json(columns[c].type, old[c], new[c])
         return {"modify": diff}
-
-
-def _is_default(ctype: Type, datum: Datum) -> bool:
-    if ctype.is_scalar:
-        from pyovn.ovsdb.data import default_atom
-
-        return bool(datum == default_atom(ctype.key))
-    if ctype.min == 0:
-        return len(datum) == 0
-    from pyovn.ovsdb.data import default_datum
-
-    return bool(datum == default_datum(ctype))
 
 
 def datum_diff_json(ctype: Type, old: Datum, new: Datum) -> Any:

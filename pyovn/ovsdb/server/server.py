@@ -507,9 +507,7 @@ def _wait_timeout(ops: list[Any]) -> float | None:
     timeouts = [
         op["timeout"]
         for op in ops
-        if isinstance(op, dict)
-        and op.get("op") == "wait"
-        and isinstance(op.get("timeout"), int)
+        if isinstance(op, dict) and op.get("op") == "wait" and isinstance(op.get("timeout"), int)
     ]
     return min(timeouts) if timeouts else None
 
