@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from typing import Any
 
 from pyovn.northd.graph import NB_TABLES, build_graph
 from pyovn.northd.nodes.northd_data import ExistingKeys
-from pyovn.northd.sync import Dirty, SbIndex, SbSync
+from pyovn.northd.sync import Dirty, SbIndex, SbSync, flow_row_key
 from pyovn.ovsdb.client.client import OvsdbClient
 from pyovn.ovsdb.client.replica import RowEvent
 from pyovn.ovsdb.client.txn import Txn
@@ -49,8 +50,8 @@ ERROR_KEY = "pyovn:error"
 
 class Northd:
     def __init__(self, nb_remote: str, sb_remote: str) -> None:
-        self.nb = OvsdbClient(nb_remote, "OVN_Northbound")
-        self.sb = OvsdbClient(sb_remote, "OVN_Southbound")
+        self.nb = OvsdbClient(nb_remote, "OVN_Northbound", probe_interval=probe_interval(nb_remote))
+        self.sb = OvsdbClient(sb_remote, "OVN_Southbound", probe_interval=probe_interval(sb_remote))
         for table in ("NB_Global", *NB_TABLES):
             self.nb.watch(table)
         for table in SB_TABLES:
@@ -77,7 +78,16 @@ class Northd:
         self.wakeup.set()
 
     def _on_sb(self, events: list[RowEvent]) -> None:
+        # datapaths deleted in this batch, still needed to place their groups and flows
+        gone = {
+            ev.uuid: ev.old["external_ids"].get("logical-switch")
+            for ev in events
+            if ev.table == "Datapath_Binding" and ev.old is not None
+        }
         self.idx.on_events(events)
+        if not self.active:  # a standby reconciles everything when it takes over
+            self.wakeup.set()
+            return
         for ev in events:
             if ev.table == "Port_Binding":
                 row = ev.new or ev.old
@@ -93,17 +103,34 @@ class Northd:
                     for p in self.graph.northd.ports.values()
                     if p.option("requested-chassis")
                 }
-            elif ev.old is not None and ev.table in (
-                "Datapath_Binding",
-                "Multicast_Group",
-                "Logical_Flow",
-            ):
-                self.dirty.full = True  # someone else changed northd's rows: repair
+            elif ev.old is None:
+                continue  # inserts: northd's own (rows others add are removed at a full sync)
+            # A row northd owns changed or went away (northd's own change, or someone else's
+            # to repair): reconcile just its key; the next round finds nothing to do when the
+            # row is as northd wants it.
+            elif ev.table == "Datapath_Binding":
+                ls = ev.old["external_ids"].get("logical-switch")
+                if ls is not None:
+                    self.dirty.switches.add(ls)
+            elif ev.table == "Multicast_Group":
+                ls = self.idx.ls_by_dp.get(ev.old["datapath"]) or gone.get(ev.old["datapath"])
+                if ls is not None:
+                    self.dirty.switches.add(ls)
+            elif ev.table == "Logical_Flow":
+                for row in (ev.old, ev.new):
+                    if row is None:
+                        continue
+                    dp = row.one("logical_datapath")
+                    ls = self.idx.ls_by_dp.get(dp) or gone.get(dp)
+                    if ls is not None:
+                        self.dirty.flows.add((ls, *flow_row_key(row)[1:]))
         self.wakeup.set()
 
     def _on_lock(self, name: str, held: bool) -> None:
         log.info("%s lock %s", LOCK, "acquired: active" if held else "lost: standby")
         if held:
+            # another northd may have written SB meanwhile: start from what SB has
+            self.force_recompute = True
             self.dirty.full = True
             self.nb_full = True
         self.wakeup.set()
@@ -142,6 +169,7 @@ class Northd:
         await self.sb.lock(LOCK, wait=False)
 
     async def run(self, stop: asyncio.Event) -> None:
+        tune_gc()
         await self.start()
         stopper = asyncio.ensure_future(stop.wait())
         try:
@@ -262,7 +290,15 @@ class Northd:
         if row is None:
             txn.insert("NB_Global", {})
             return
-        cfgs = [r["nb_cfg"] for r in self.sb.rows("Chassis_Private").values()]
+        chassis = self.sb.rows("Chassis")
+        cfgs = []
+        for r in self.sb.rows("Chassis_Private").values():
+            ch = chassis.get(r.one("chassis"))
+            # a Chassis_Private left behind by a deleted chassis, or a remote chassis (another
+            # availability zone), does not hold hv_cfg back
+            if ch is None or ch["other_config"].get("is-remote") == "true":
+                continue
+            cfgs.append(r["nb_cfg"])
         hv_cfg = min(cfgs) if cfgs else sb_cfg
         hv_cfg = min(hv_cfg, sb_cfg)
         changes: dict[str, Any] = {}
@@ -275,6 +311,24 @@ class Northd:
             changes["hv_cfg_timestamp"] = now_ms
         if changes:
             txn.update("NB_Global", row.uuid, changes)
+
+
+# Python's default collection thresholds (700, 10, 10) make the cyclic garbage collector scan
+# northd's whole heap (millions of small tuples, dicts and frozensets: replicas, ports, flows)
+# again and again while it grows: half of the engine and sync time of a 50,000-port load.
+# Collecting less often keeps that to about a tenth. (It is process-wide: a daemon's choice.)
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def tune_gc() -> None:
+    if gc.get_threshold()[0] < GC_THRESHOLDS[0]:
+        gc.set_threshold(*GC_THRESHOLDS)
+
+
+def probe_interval(remotes: str) -> float:
+    """Seconds between inactivity probes: none on unix sockets (as ovn-northd: the peer is
+    local, and a long round must not cost a reconnection and a full recompute), else 5."""
+    return 0.0 if all(r.startswith("unix:") for r in remotes.split(",") if r) else 5.0
 
 
 def _is_up(pb: Any) -> bool:

@@ -43,6 +43,9 @@ class KeyAllocator:
             raise RuntimeError("no tunnel key left")
         self.used[key] = owner
         self.by_owner[owner] = key
+        # every key from the hint up to this one is taken now: start after it next time
+        # (release() moves the hint back down), so n allocations cost O(n), not O(n^2)
+        self._hint = key + 1 if key < self.hi else self.lo
         return key
 
     def release(self, owner: str) -> None:

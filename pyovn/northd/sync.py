@@ -190,7 +190,7 @@ class SbSync:
             mc_switches |= {idx.ls_by_dp.get(dp, "") for dp, _ in idx.mc}
         for ls in sorted(mc_switches):
             self._sync_mc(txn, ls, dp_of(ls), mc_rows, pb_ref)
-        self._sync_flows(txn, flow_keys, dirty.full, dp_of)
+        self._sync_flows(txn, flow_keys, dirty.full, dp_of, rows("Logical_Flow"))
 
     def _requested_chassis(self, port: Any) -> Any:
         name = port.option("requested-chassis")
@@ -226,10 +226,27 @@ class SbSync:
             }
             if uuid is None:
                 txn.insert("Multicast_Group", want)
-            else:
-                _update_if_changed(txn, "Multicast_Group", mc_rows[uuid], want)
+                continue
+            row = mc_rows[uuid]
+            del want["ports"]
+            _update_if_changed(txn, "Multicast_Group", row, want)
+            # Members change one or two at a time, and a big switch floods to thousands of
+            # ports: send the difference, not the whole set.
+            have = row["ports"]
+            known = {r for r in refs if r is not None and not isinstance(r, NamedUuid)}
+            add = sorted(known - have) + [r for r in refs if isinstance(r, NamedUuid)]
+            remove = sorted(have - known)
+            muts: list[tuple[str, str, Any]] = []
+            if remove:
+                muts.append(("ports", "delete", remove))
+            if add:
+                muts.append(("ports", "insert", add))
+            if muts:
+                txn.mutate("Multicast_Group", uuid, muts)
 
-    def _sync_flows(self, txn: Txn, keys: set[FlowKey], full: bool, dp_of: Any) -> None:
+    def _sync_flows(
+        self, txn: Txn, keys: set[FlowKey], full: bool, dp_of: Any, lf_rows: Any
+    ) -> None:
         idx = self.idx
         wanted = self.lflows.flows
         if full:
@@ -246,8 +263,11 @@ class SbSync:
             if existing:
                 for uuid in existing[1:]:  # duplicates left by someone else
                     txn.delete("Logical_Flow", uuid)
+                ids = flow_external_ids(flow)
+                if lf_rows[existing[0]]["external_ids"] != ids:  # the flow's holder changed
+                    txn.update("Logical_Flow", existing[0], {"external_ids": ids})
                 continue
-            txn.insert("Logical_Flow", flow_row(flow, dp))
+            txn.raw(flow_insert_op(flow, dp))
         if full:
             # flows on datapaths northd does not know (e.g. left from deleted switches)
             for sb_key, uuids in idx.flows.items():
@@ -268,8 +288,36 @@ def flow_row(flow: LFlow, dp: Any) -> dict[str, Any]:
         "priority": flow.priority,
         "match": flow.match,
         "actions": flow.actions,
-        "external_ids": {"stage-name": flow.stage.name, "stage-hint": flow.hint[:8]},
+        "external_ids": flow_external_ids(flow),
     }
+
+
+def flow_insert_op(flow: LFlow, dp: Any) -> dict[str, Any]:
+    """The insert operation of ``flow_row(flow, dp)``, written as OVSDB JSON directly: a
+    load inserts tens of thousands of flows and the generic encoder (schema lookups per
+    column and atom) was the largest part of building the transaction."""
+    dp_json = ["named-uuid", dp.name] if isinstance(dp, NamedUuid) else ["uuid", str(dp)]
+    stage = flow.stage
+    return {
+        "op": "insert",
+        "table": "Logical_Flow",
+        "row": {
+            "logical_datapath": dp_json,
+            "pipeline": stage.pipeline.value,
+            "table_id": stage.table,
+            "priority": flow.priority,
+            "match": flow.match,
+            "actions": flow.actions,
+            "external_ids": [
+                "map",
+                [["stage-hint", flow.hint[:8]], ["stage-name", stage.name]],
+            ],
+        },
+    }
+
+
+def flow_external_ids(flow: LFlow) -> dict[str, str]:
+    return {"stage-name": flow.stage.name, "stage-hint": flow.hint[:8]}
 
 
 def _norm(value: Any) -> Any:

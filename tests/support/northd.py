@@ -35,7 +35,9 @@ class FakeNb:
     ``Txn``'s insert/update/delete; ``commit`` applies it and hands the row events to the
     listeners, as the client would after a server update. UUIDs are deterministic."""
 
-    def __init__(self, tables: Iterable[str] = ("NB_Global", "Logical_Switch", "Logical_Switch_Port")):
+    def __init__(
+        self, tables: Iterable[str] = ("NB_Global", "Logical_Switch", "Logical_Switch_Port")
+    ):
         self.replica = Replica(NB_SCHEMA)
         for table in tables:
             self.replica.add_table(table)
@@ -277,7 +279,9 @@ def lines_from_sb(sb_rows: Rows, nb_rows: Rows) -> list[FlowLine]:
     """The Logical_Flow rows of an SB replica; the stage comes from the stage-name and must
     agree with the table number."""
     hints = hint_names(nb_rows)
-    dp_names = {u: r["external_ids"].get("name", "?") for u, r in sb_rows("Datapath_Binding").items()}
+    dp_names = {
+        u: r["external_ids"].get("name", "?") for u, r in sb_rows("Datapath_Binding").items()
+    }
     out = []
     for row in sb_rows("Logical_Flow").values():
         name = row["external_ids"].get("stage-name", "?")
@@ -425,13 +429,15 @@ def diff_snapshots(a: dict[str, Any], b: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def flow_hints_valid(sb_rows: Rows, nb_rows: Rows) -> list[str]:
+def stale_flow_hints(sb_rows: Rows, nb_rows: Rows) -> list[str]:
     """Logical flows whose stage-hint names no current NB switch or port of their datapath."""
     prefixes: dict[str, set[str]] = {}
     lsp = nb_rows("Logical_Switch_Port")
     for uuid, row in nb_rows("Logical_Switch").items():
         prefixes[str(uuid)] = {str(uuid)[:8]} | {str(p)[:8] for p in row["ports"] if p in lsp}
-    ls_of = {u: r["external_ids"].get("logical-switch") for u, r in sb_rows("Datapath_Binding").items()}
+    ls_of = {
+        u: r["external_ids"].get("logical-switch") for u, r in sb_rows("Datapath_Binding").items()
+    }
     bad = []
     for r in sb_rows("Logical_Flow").values():
         ls = ls_of.get(r.one("logical_datapath"))
@@ -462,7 +468,10 @@ GOLDEN_TOPOLOGY: tuple[Edit, ...] = (
         "add_lsp",
         "sw0",
         "vm2",
-        {"addresses": ["00:00:00:00:01:02 10.0.0.12 fd00::12"], "port_security": ["00:00:00:00:01:02"]},
+        {
+            "addresses": ["00:00:00:00:01:02 10.0.0.12 fd00::12"],
+            "port_security": ["00:00:00:00:01:02"],
+        },
     ),
     ("add_lsp", "sw0", "vm3", _vm("00:00:00:00:01:03", "10.0.0.13", enabled=False)),
     (
@@ -472,10 +481,30 @@ GOLDEN_TOPOLOGY: tuple[Edit, ...] = (
         {"addresses": ["00:00:00:00:01:04 10.0.0.14", "00:00:00:00:01:05 10.0.0.15"]},
     ),
     ("add_lsp", "sw0", "gw", {"addresses": ["unknown"]}),
-    ("add_lsp", "sw1", "c1", _vm("00:00:00:00:02:01", "10.1.0.21", parent_name="vm1", tag_request=0)),
-    ("add_lsp", "sw1", "c2", _vm("00:00:00:00:02:02", "10.1.0.22", parent_name="vm1", tag_request=42)),
-    ("add_lsp", "sw1", "c3", _vm("00:00:00:00:02:03", "10.1.0.23", parent_name="vm1", tag_request=0)),
-    ("add_lsp", "sw1", "c4", _vm("00:00:00:00:02:04", "10.1.0.24", parent_name="vm2", tag_request=0)),
+    (
+        "add_lsp",
+        "sw1",
+        "c1",
+        _vm("00:00:00:00:02:01", "10.1.0.21", parent_name="vm1", tag_request=0),
+    ),
+    (
+        "add_lsp",
+        "sw1",
+        "c2",
+        _vm("00:00:00:00:02:02", "10.1.0.22", parent_name="vm1", tag_request=42),
+    ),
+    (
+        "add_lsp",
+        "sw1",
+        "c3",
+        _vm("00:00:00:00:02:03", "10.1.0.23", parent_name="vm1", tag_request=0),
+    ),
+    (
+        "add_lsp",
+        "sw1",
+        "c4",
+        _vm("00:00:00:00:02:04", "10.1.0.24", parent_name="vm2", tag_request=0),
+    ),
     (
         "add_lsp",
         "sw1",

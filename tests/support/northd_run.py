@@ -90,7 +90,9 @@ class Setup:
     """pyovn's server with NB and SB in this loop, a driven northd, and two more clients:
     ``nb`` edits the Northbound database, ``sb`` plays the controller in the Southbound."""
 
-    def __init__(self, server: InprocServer, northd: DrivenNorthd, nb: OvsdbClient, sb: OvsdbClient):
+    def __init__(
+        self, server: InprocServer, northd: DrivenNorthd, nb: OvsdbClient, sb: OvsdbClient
+    ):
         self.server = server
         self.driven = northd
         self.northd = northd.northd

@@ -21,6 +21,7 @@ class LflowData(Node):
         self.by_owner: dict[Owner, list[LFlow]] = {}
         self.flows: dict[tuple[Any, ...], LFlow] = {}  # key -> one flow with that key
         self.count: Counter[tuple[Any, ...]] = Counter()  # key -> owners wanting it
+        self.others: dict[tuple[Any, ...], list[LFlow]] = {}  # key -> the flows not in .flows
         self.unknown_ports: dict[str, set[str]] = {}  # switch -> ports with "unknown"
         self.changed_keys: set[tuple[Any, ...]] = set()
 
@@ -62,21 +63,50 @@ class LflowData(Node):
         if old == flows:
             return
         for flow in old:
-            key = flow.key
-            self.count[key] -= 1
-            if self.count[key] <= 0:
-                del self.count[key]
-                self.flows.pop(key, None)
-            self.changed_keys.add(key)
+            self._drop(flow)
         for flow in flows:
-            key = flow.key
-            self.count[key] += 1
-            self.flows.setdefault(key, flow)
-            self.changed_keys.add(key)
+            self._add(flow)
         if flows:
             self.by_owner[owner] = flows
         else:
             self.by_owner.pop(owner, None)
+
+    # Several owners may want the same flow (same key: e.g. two ports with one MAC). SB holds
+    # one row for it; its stage-hint names the holder with the lowest hint, so the row does
+    # not depend on the order of past changes and never names a deleted NB row.
+
+    def _add(self, flow: LFlow) -> None:
+        key = flow.key
+        self.changed_keys.add(key)
+        self.count[key] += 1
+        rep = self.flows.get(key)
+        if rep is None:
+            self.flows[key] = flow
+            return
+        others = self.others.setdefault(key, [])
+        if flow.hint < rep.hint:
+            self.flows[key] = flow
+            others.append(rep)
+        else:
+            others.append(flow)
+
+    def _drop(self, flow: LFlow) -> None:
+        key = flow.key
+        self.changed_keys.add(key)
+        self.count[key] -= 1
+        if self.count[key] <= 0:
+            del self.count[key]
+            self.flows.pop(key, None)
+            self.others.pop(key, None)
+            return
+        others = self.others[key]
+        if self.flows[key] == flow:
+            best = min(range(len(others)), key=lambda i: others[i].hint)
+            self.flows[key] = others.pop(best)
+        else:
+            others.remove(flow)
+        if not others:
+            del self.others[key]
 
     def clear_tracked(self) -> None:
         self.changed_keys = set()

@@ -4,8 +4,8 @@ container tags; tracks which switches and ports changed in each run."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 
 from pyovn.engine.node import Handled, Node
 from pyovn.northd.keys import DATAPATH_KEYS, PORT_KEYS, KeyAllocator
@@ -71,9 +71,10 @@ class NorthdData(Node):
         for uuid, row in rows("Logical_Switch").items():
             sw = SwitchInfo.from_row(row)
             self.switches[uuid] = sw
-        # keys: keep what we had, else what SB has, else allocate (lowest free)
+        # keys: keep what SB has (shared with any other northd that was active meanwhile),
+        # else what we had, else allocate (lowest free)
         for uuid in sorted(self.switches):
-            want = old_dp.get(uuid, keys.datapaths.get(uuid))
+            want = keys.datapaths.get(uuid, old_dp.get(uuid))
             if want is None or not self.dp_keys.claim(uuid, want):
                 continue
         for uuid in sorted(self.switches):
@@ -123,10 +124,10 @@ class NorthdData(Node):
         self.port_by_name[port.name] = port
         alloc = self.port_keys[port.switch]
         want = None
-        if old_keys is not None:
-            want = old_keys.get(port.name)
-        if want is None and keys is not None:
+        if keys is not None:
             want = keys.ports.get(port.name)
+        if want is None and old_keys is not None:
+            want = old_keys.get(port.name)
         if want is not None:
             alloc.claim(port.uuid, want)
         if port.parent is not None:
@@ -147,9 +148,19 @@ class NorthdData(Node):
                     del self.children[port.parent]
         self.tags.pop(port.name, None)
 
-    def _retag(self, parent: str) -> None:
+    def _retag(self, parent: str, moved_in: Collection[str] = ()) -> None:
+        """Tags for the children of ``parent``. A child in ``moved_in`` came from another
+        parent: the tag it holds was given there, so it has no claim to it here."""
         names = self.children.get(parent, set())
-        results = allocate_tags(self.port_by_name[n] for n in names if n in self.port_by_name)
+        kids = []
+        for name in names:
+            port = self.port_by_name.get(name)
+            if port is None:
+                continue
+            if name in moved_in and port.nb_tag is not None:
+                port = replace(port, nb_tag=None)
+            kids.append(port)
+        results = allocate_tags(kids)
         if parent not in self.port_by_name and names:
             log.warning(
                 "parent port %s of %s does not exist; the children stay unbound",
@@ -199,6 +210,10 @@ class NorthdData(Node):
             sw = self._switch_of(u)
             if sw is not None:
                 owner[u] = sw
+        # Remove every old version before adding any new one: within one transaction a port
+        # may take a name another port gives up (two ports can even swap names).
+        added: list[tuple[PortInfo, int | None]] = []  # new port, key to keep (same switch)
+        moved_in: set[str] = set()  # ports whose parent changed
         for u in sorted(port_uuids):
             old_port = self.ports.get(u)
             row = lsp_rows.get(u)
@@ -206,32 +221,36 @@ class NorthdData(Node):
             new_port = PortInfo.from_row(row, sw) if (row is not None and sw is not None) else None
             if old_port == new_port:
                 continue
+            old_key = None
+            if old_port is not None and new_port is not None and old_port.parent != new_port.parent:
+                moved_in.add(new_port.name)
             if old_port is not None:
+                if new_port is not None and old_port.switch == new_port.switch:
+                    old_key = self.port_keys[old_port.switch].get(old_port.uuid)
                 self._remove_port(old_port)
                 self.changed_ports.setdefault(old_port.name, old_port)
                 if old_port.parent is not None:
                     touched_parents.add(old_port.parent)
                 touched_parents.add(old_port.name)
             if new_port is not None:
-                if new_port.name in self.port_by_name:
-                    log.warning("duplicate logical port name %s", new_port.name)
-                    continue
-                old_key = (
-                    self.port_keys[old_port.switch].get(old_port.uuid)
-                    if old_port is not None and old_port.switch == new_port.switch
-                    else None
-                )
-                self._add_port(new_port)
-                alloc = self.port_keys[new_port.switch]
-                if old_key is None or not alloc.claim(new_port.uuid, old_key):
-                    alloc.allocate(new_port.uuid)
-                self.changed_ports.setdefault(new_port.name, None)
-                if new_port.parent is not None:
-                    touched_parents.add(new_port.parent)
-                touched_parents.add(new_port.name)
+                added.append((new_port, old_key))
+        # Ports keep their tunnel keys first, then new ports take the lowest free ones.
+        added.sort(key=lambda pk: pk[1] is None)
+        for new_port, old_key in added:
+            if new_port.name in self.port_by_name:
+                log.warning("duplicate logical port name %s", new_port.name)
+                continue
+            self._add_port(new_port)
+            alloc = self.port_keys[new_port.switch]
+            if old_key is None or not alloc.claim(new_port.uuid, old_key):
+                alloc.allocate(new_port.uuid)
+            self.changed_ports.setdefault(new_port.name, None)
+            if new_port.parent is not None:
+                touched_parents.add(new_port.parent)
+            touched_parents.add(new_port.name)
         for parent in touched_parents:
             if parent in self.children or parent in self.port_by_name:
-                self._retag(parent)
+                self._retag(parent, moved_in)
         return (
             Handled.UPDATED
             if (self.changed_ports or self.changed_switches or self.changed_tags)
