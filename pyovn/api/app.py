@@ -3,6 +3,7 @@ Thin by design: it parses and renders; pyovn.api.ports/service do the work."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,7 @@ EXTENSIONS = [
     ),
 ]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SERVICE = web.AppKey("service", PortService)
 
 
 def make_app(
@@ -62,8 +64,20 @@ def make_app(
                         "detail": "",
                     }
                 }
-                return web.json_response(body, status=exc.status)
+                headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+                return web.json_response(body, status=exc.status, headers=headers)
             raise
+        except Exception:  # a bug: answer in Neutron's envelope and log it
+            log.exception("%s %s failed", request.method, request.path)
+            body = {
+                "NeutronError": {
+                    "type": "HTTPInternalServerError",
+                    "message": "Request Failed: internal server error while processing your "
+                    "request.",
+                    "detail": "",
+                }
+            }
+            return web.json_response(body, status=500)
 
     app = web.Application(middlewares=[errors], client_max_size=1024 * 1024)
     api = _Api(service)
@@ -79,7 +93,7 @@ def make_app(
         app.router.add_get(f"/v2.0/{collection}/{{id}}", api.shower(collection))
         app.router.add_put(f"/v2.0/{collection}/{{id}}", api.updater(collection))
         app.router.add_delete(f"/v2.0/{collection}/{{id}}", api.deleter(collection))
-    app["service"] = service
+    app[SERVICE] = service
     return app
 
 
@@ -143,20 +157,23 @@ class _Api:
 
     def lister(self, collection: str) -> Handler:
         async def handler(request: web.Request) -> web.Response:
-            items = self._list(collection)
             fields = request.query.getall("fields", [])
             filters: dict[str, list[str]] = {}
             for key, value in request.query.items():
                 if key not in ("fields", "limit", "marker", "sort_key", "sort_dir", "page_reverse"):
                     filters.setdefault(key, []).append(value)
-            items = [i for i in items if _matches(i, filters)]
-            return web.json_response({collection: [_select(i, fields) for i in items]})
+
+            def query() -> list[dict[str, Any]]:  # in a thread: SQL blocks
+                items = self._list(collection)
+                return [_select(i, fields) for i in items if _matches(i, filters)]
+
+            return web.json_response({collection: await asyncio.to_thread(query)})
 
         return handler
 
     def shower(self, collection: str) -> Handler:
         async def handler(request: web.Request) -> web.Response:
-            item = self._show(collection, request.match_info["id"])
+            item = await asyncio.to_thread(self._show, collection, request.match_info["id"])
             fields = request.query.getall("fields", [])
             return web.json_response({RESOURCES[collection]: _select(item, fields)})
 
@@ -175,8 +192,23 @@ class _Api:
                 "subnets": self.s.create_subnet,
                 "ports": self.s.create_port,
             }[collection]
-            if isinstance(body, list):  # bulk create: {"ports": [...]}
-                out = [await create(item, project) for item in body]
+            if isinstance(body, list):  # bulk create: {"ports": [...]}, all or nothing
+                out: list[dict[str, Any]] = []
+                try:
+                    for item in body:
+                        out.append(await create(item, project))
+                except ApiError:
+                    delete = {
+                        "networks": self.s.delete_network,
+                        "subnets": self.s.delete_subnet,
+                        "ports": self.s.delete_port,
+                    }[collection]
+                    for done in reversed(out):  # undo the ones created, as Neutron does
+                        try:
+                            await delete(done["id"])
+                        except ApiError as exc:
+                            log.warning("bulk create: could not undo %s: %s", done["id"], exc)
+                    raise
                 return web.json_response({collection: out}, status=201)
             item = await create(body, project)
             return web.json_response({one: item}, status=201)
@@ -225,7 +257,7 @@ def _ext(alias: str, name: str, description: str) -> dict[str, Any]:
 async def _body(request: web.Request, one: str) -> Any:
     try:
         data = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise BadRequest("Malformed request body: not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest(f"Malformed request body: expected an object with a '{one}' member")
@@ -233,8 +265,10 @@ async def _body(request: web.Request, one: str) -> Any:
     if one in data and isinstance(data[one], dict) and len(data) == 1:
         return data[one]
     if many in data and isinstance(data[many], list) and len(data) == 1:
-        if not all(isinstance(x, dict) for x in data[many]):
-            raise BadRequest(f"Malformed request body: '{many}' must be a list of objects")
+        if not data[many] or not all(isinstance(x, dict) for x in data[many]):
+            raise BadRequest(
+                f"Malformed request body: '{many}' must be a non-empty list of objects"
+            )
         return data[many]
     raise BadRequest(f"Malformed request body: expected an object with a '{one}' member")
 

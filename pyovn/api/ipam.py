@@ -1,16 +1,17 @@
 """IP address management: addresses from a subnet's allocation pools.
 
-The lowest free address is offered; the database's unique (subnet, address) constraint is
-what guarantees no address is handed out twice, so the caller retries on a conflict.
+Free addresses are offered in order from a cursor; the database's unique (subnet, address)
+constraint is what guarantees no address is handed out twice, so the caller retries on a
+conflict.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterator
 
-from pyovn.api.errors import BadRequest, Conflict
+from pyovn.api.errors import BadRequest
 
 
 def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
@@ -67,13 +68,20 @@ def in_pools(address: str, pools: list[dict[str, str]]) -> bool:
     )
 
 
-def first_free(pools: list[dict[str, str]], used: Iterable[str]) -> str:
-    taken = {ipaddress.ip_address(u) for u in used}
-    for pool in pools:
-        ip = ipaddress.ip_address(pool["start"])
-        end = ipaddress.ip_address(pool["end"])
-        while ip <= end:
-            if ip not in taken:
-                return str(ip)
-            ip += 1
-    raise Conflict("No more IP addresses available on the subnet", "IpAddressGenerationFailure")
+def candidates(pools: list[dict[str, str]], start_at: int | None) -> Iterator[str]:
+    """Every address of the pools, in order, as the API stores them; with ``start_at`` the
+    ones from that address on first, then the ones below it (a cursor that wraps round)."""
+    ranges = sorted(
+        (int(ipaddress.ip_address(p["start"])), int(ipaddress.ip_address(p["end"]))) for p in pools
+    )
+    if not ranges:
+        return
+    kind = ipaddress.ip_address(pools[0]["start"]).__class__
+    if start_at is None:
+        start_at = ranges[0][0]
+    for lo, hi in ranges:  # from the cursor to the end
+        for value in range(max(lo, start_at), hi + 1):
+            yield str(kind(value))
+    for lo, hi in ranges:  # then what lies below it
+        for value in range(lo, min(hi, start_at - 1) + 1):
+            yield str(kind(value))

@@ -116,7 +116,12 @@ class IPAllocation(Base):
     port = relationship("Port", back_populates="fixed_ips")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, fsync: bool = False) -> Engine:
+    """An engine for ``url``, with the tables created. SQLite runs in WAL mode; ``fsync``
+    makes every commit wait for the disk (synchronous=FULL: a commit survives a power
+    cut). Without it (synchronous=NORMAL) a commit survives the process being killed at
+    any point, as an OVSDB commit that ovsdb-server acknowledged does, but not an OS
+    crash; it is about twice as fast on an ordinary disk."""
     kwargs: dict[str, Any] = {"json_serializer": json.dumps, "future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -128,7 +133,7 @@ def make_engine(url: str) -> Engine:
             cur = conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
             cur.close()
 
     Base.metadata.create_all(engine)

@@ -7,7 +7,9 @@ newer revision is left alone, so a retried or late write cannot undo a newer one
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os  # EXP
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,24 +70,118 @@ def _differs(row: RowView, want: dict[str, Any]) -> bool:
     return False
 
 
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    if done.done():  # its caller went away
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
+
+
+def _verify_rev(txn: Txn, table: str, row: RowView) -> None:
+    """The update applies only to the row as it was read: if another write got there
+    first (a newer revision), the transaction is built again from the newer row, which
+    the revision check then leaves alone."""
+    txn.verify(table, row.uuid, {"external_ids": row["external_ids"]})
+
+
 class NbWriter:
     def __init__(self, remote: str) -> None:
         self.client = OvsdbClient(remote, "OVN_Northbound")
         for table in NB_TABLES:
             self.client.watch(table)
         self.status_listeners: list[Callable[[str, bool], None]] = []
+        self._lsp_names: dict[str, Any] = {}  # Logical_Switch_Port name -> uuid
+        self._pending: list[tuple[Callable[[Txn], None], asyncio.Future[None]]] = []
+        self._committer: asyncio.Task[None] | None = None
+        # group commit: how many writes the API has on their way here (requests still in
+        # SQL), and how long a transaction may wait for them to join it
+        self.expected: Callable[[], int] = lambda: 0
+        self.linger = float(os.environ.get("PYOVN_EXP_LINGER", "0.01"))  # EXP
+        self._arrived = asyncio.Event()
         self.client.add_listener(self._on_events)
 
     async def start(self) -> None:
         await self.client.start()
 
+    # ------------------------------------------------------------------ group commit
+
+    async def _transact(self, build: Callable[[Txn], None]) -> None:
+        """Commit ``build`` in the next NB transaction. Writes that arrive while one
+        transaction is in flight go together in the next one (a group commit): under load
+        NB and northd see one transaction per round trip instead of one per request. If a
+        shared transaction fails, its writes are committed one by one, so that each caller
+        gets its own outcome."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((build, done))
+        self._arrived.set()
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.ensure_future(self._commit_pending())
+        await done
+
+    def poke(self) -> None:
+        """A write the API expected may not come (its request failed): look again."""
+        self._arrived.set()
+
+    async def _commit_pending(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            await asyncio.sleep(0)  # let the writers of this loop iteration join in
+            deadline = loop.time() + self.linger
+            while self.expected() > 0:  # more writes are coming: wait a little for them
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                self._arrived.clear()
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), remaining)
+                except TimeoutError:
+                    break
+            batch, self._pending = self._pending, []
+
+            def build_all(txn: Txn, batch: list[Any] = batch) -> None:
+                for build, _done in batch:
+                    build(txn)
+
+            try:
+                await self.client.transact(build_all)
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch[0][1], exc)
+                    continue
+                for build, done in batch:
+                    try:
+                        await self.client.transact(build)
+                    except Exception as one:
+                        _settle(done, one)
+                    else:
+                        _settle(done, None)
+                continue
+            for _build, done in batch:
+                _settle(done, None)
+
     async def close(self) -> None:
+        if self._committer is not None:
+            self._committer.cancel()
+        for _build, done in self._pending:
+            _settle(done, ConnectionError("NB writer closed"))
+        self._pending = []
         await self.client.close()
 
     def _on_events(self, events: list[RowEvent]) -> None:
         for ev in events:
-            if ev.table != "Logical_Switch_Port" or ev.new is None:
+            if ev.table != "Logical_Switch_Port":
                 continue
+            renamed = ev.old is not None and (ev.new is None or ev.new["name"] != ev.old["name"])
+            if renamed and self._lsp_names.get(ev.old["name"]) == ev.uuid:
+                del self._lsp_names[ev.old["name"]]
+                other = self.client.find_one("Logical_Switch_Port", name=ev.old["name"])
+                if other is not None and other.uuid != ev.uuid:  # a namesake is left
+                    self._lsp_names[ev.old["name"]] = other.uuid
+            if ev.new is None:
+                continue
+            self._lsp_names[ev.new["name"]] = ev.uuid
             up = ev.new.one("up") is True
             if ev.old is None or (ev.old.one("up") is True) != up:
                 for listener in self.status_listeners:
@@ -97,7 +193,16 @@ class NbWriter:
         return self.client.find_one("Logical_Switch", name=translate.ls_name(network_id))
 
     def lsp(self, port_id: str) -> RowView | None:
-        return self.client.find_one("Logical_Switch_Port", name=port_id)
+        # the index follows every replica change (the initial rows arrive as events too)
+        uuid = self._lsp_names.get(port_id)
+        return None if uuid is None else self.client.get("Logical_Switch_Port", uuid)
+
+    def ports_up(self) -> dict[str, bool]:
+        """Logical_Switch_Port name -> up, for every port in NB."""
+        return {
+            row["name"]: row.one("up") is True
+            for row in self.client.rows("Logical_Switch_Port").values()
+        }
 
     def dhcp(self, subnet_id: str) -> RowView | None:
         for row in self.client.rows("DHCP_Options").values():
@@ -120,9 +225,10 @@ class NbWriter:
                 txn.verify_absent("Logical_Switch", [["name", "==", want["name"]]])
                 txn.insert("Logical_Switch", want)
             elif _rev(row) <= net["revision_number"] and _differs(row, want):
+                _verify_rev(txn, "Logical_Switch", row)
                 txn.update("Logical_Switch", row.uuid, want)
 
-        await self.client.transact(build)
+        await self._transact(build)
 
     async def delete_network(self, network_id: str) -> None:
         def build(txn: Txn) -> None:
@@ -130,7 +236,7 @@ class NbWriter:
             if row is not None:
                 txn.delete("Logical_Switch", row.uuid)  # its ports are garbage collected
 
-        await self.client.transact(build)
+        await self._transact(build)
 
     async def put_port(self, port: dict[str, Any], cidrs: dict[str, str]) -> None:
         want = translate.port_to_lsp(port, cidrs)
@@ -138,7 +244,7 @@ class NbWriter:
         def build(txn: Txn) -> None:
             self._put_port(txn, port, want)
 
-        await self.client.transact(build)
+        await self._transact(build)
 
     def _put_port(self, txn: Txn, port: dict[str, Any], want: dict[str, Any]) -> None:
         ls = self.ls(port["network_id"])
@@ -153,6 +259,7 @@ class NbWriter:
         if _rev(row) > port["revision_number"]:
             return
         if _differs(row, want):
+            _verify_rev(txn, "Logical_Switch_Port", row)
             txn.update("Logical_Switch_Port", row.uuid, want)
         if row.uuid not in ls["ports"]:
             txn.mutate("Logical_Switch", ls.uuid, [("ports", "insert", [row.uuid])])
@@ -167,7 +274,7 @@ class NbWriter:
                     txn.mutate("Logical_Switch", ls.uuid, [("ports", "delete", [row.uuid])])
             txn.delete("Logical_Switch_Port", row.uuid)
 
-        await self.client.transact(build)
+        await self._transact(build)
 
     async def put_subnet(self, subnet: dict[str, Any], server_mac: str) -> None:
         want = translate.subnet_to_dhcp(subnet, server_mac)
@@ -181,9 +288,10 @@ class NbWriter:
             if row is None:
                 txn.insert("DHCP_Options", want)
             elif _rev(row) <= subnet["revision_number"] and _differs(row, want):
+                _verify_rev(txn, "DHCP_Options", row)
                 txn.update("DHCP_Options", row.uuid, want)
 
-        await self.client.transact(build)
+        await self._transact(build)
 
     async def delete_subnet(self, subnet_id: str) -> None:
         def build(txn: Txn) -> None:
@@ -191,7 +299,7 @@ class NbWriter:
             if row is not None:
                 txn.delete("DHCP_Options", row.uuid)
 
-        await self.client.transact(build)
+        await self._transact(build)
 
     # ------------------------------------------------------------------ drift repair
 

@@ -8,15 +8,17 @@ out the same address or tag.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import random
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from pyovn.api import ipam
 from pyovn.api.errors import BadRequest, Conflict, NotFound
@@ -30,15 +32,50 @@ from pyovn.api.validate import (
     check_mac,
     check_str,
     parse_profile,
+    project_of,
 )
 
 log = logging.getLogger("pyovn.api")
+_PORT_COLUMNS = list(Port.__table__.columns)
+
+
+# the statements of a port create, built once (building one costs more than running it)
+_Q_NETWORK = select(Network.id, Network.port_security_enabled).where(
+    Network.id == bindparam("network_id")
+)
+_Q_SUBNETS = (
+    select(Subnet.id, Subnet.cidr, Subnet.ip_version, Subnet.gateway_ip, Subnet.allocation_pools)
+    .where(Subnet.network_id == bindparam("network_id"))
+    .order_by(Subnet.created_at)
+)
+_Q_MAC = select(Port.id).where(
+    Port.network_id == bindparam("network_id"), Port.mac_address == bindparam("mac")
+)
+_Q_IPS_TAKEN = select(IPAllocation.ip_address).where(
+    IPAllocation.subnet_id == bindparam("subnet_id"),
+    IPAllocation.ip_address.in_(bindparam("addresses", expanding=True)),
+)
+_Q_INSERT_PORT = insert(Port)
+_Q_INSERT_IP = insert(IPAllocation)
+
+
+def _core(s: Session) -> Any:
+    """The session's connection, for statements on columns (no ORM objects): the same
+    transaction without the ORM's per-statement work (no autoflush either)."""
+    return s.connection()
 
 
 class PortService(NeutronService):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._statuses: dict[str, bool] = {}  # port id -> up, waiting to be written
+        self._ip_cursor: dict[str, int] = {}  # subnet id -> where to look for a free address
+        self._status_writer: asyncio.Task[None] | None = None
+
     def list_ports(self) -> list[dict[str, Any]]:
         with self.sessions() as s:
-            return [self.port_dict(p) for p in s.scalars(select(Port))]
+            rows = s.scalars(select(Port).options(selectinload(Port.fixed_ips)))
+            return [self.port_dict(p) for p in rows]
 
     def get_port(self, ident: str) -> dict[str, Any]:
         with self.sessions() as s:
@@ -52,21 +89,27 @@ class PortService(NeutronService):
         profile, parent, tag = parse_profile(body.get("binding:profile"))
         requested_mac = check_mac(body["mac_address"]) if "mac_address" in body else None
         requested_ips = self._requested_ips(body)
-        last_error: Exception | None = None
-        for _attempt in range(MAX_RETRIES):
-            try:
-                port_id = self._create_port_sql(
-                    body, project, network_id, profile, parent, tag, requested_mac, requested_ips
-                )
-                break
-            except IntegrityError as exc:  # lost a race for an address, a MAC or a tag
-                last_error = exc
-                continue
-        else:
-            raise Conflict(f"Could not allocate a unique address or tag: {last_error}")
-        self._crash_point("port")
-        out = self.get_port(port_id)
-        await self._nb_port(out)
+
+        def write() -> tuple[dict[str, Any], dict[str, str]]:
+            last_error: Exception | None = None
+            for _attempt in range(MAX_RETRIES):
+                try:
+                    out = self._create_port_sql(
+                        body, project, network_id, profile, parent, tag, requested_mac,
+                        requested_ips,
+                    )  # fmt: skip
+                    break
+                except IntegrityError as exc:  # lost a race for an address, a MAC or a tag
+                    last_error = exc
+                    self._ip_cursor.clear()  # look from the start again
+                    continue
+            else:
+                raise Conflict(f"Could not allocate a unique address or tag: {last_error}")
+            self._crash_point("port")
+            return out
+
+        out, cidrs = await self._sql(write)
+        await self._nb_port(out, cidrs)
         return out
 
     def _requested_ips(self, body: dict[str, Any]) -> list[dict[str, str]] | None:
@@ -100,14 +143,20 @@ class PortService(NeutronService):
         tag: int | str | None,
         mac: str | None,
         ips: list[dict[str, str]] | None,
-    ) -> str:
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Insert the port (and its addresses) in one transaction: its dict and the cidrs
+        of its network's subnets. The hot path of the API, so the rows are read and
+        written with plain statements; the Port object is only built to render the dict."""
         now = _now()
         with self.sessions() as s, s.begin():
-            net = self._get(s, Network, network_id, "network")
+            net = _core(s).execute(_Q_NETWORK, {"network_id": network_id}).first()
+            if net is None:
+                raise NotFound("network", network_id)
+            subnets = _core(s).execute(_Q_SUBNETS, {"network_id": network_id}).all()
             port = Port(
                 id=str(uuid.uuid4()),
                 network_id=network_id,
-                project_id=check_str(body, "project_id", body.get("tenant_id", project)),
+                project_id=project_of(body, project),
                 name=check_str(body, "name", ""),
                 description=check_str(body, "description", ""),
                 mac_address=mac or self._new_mac(s, network_id),
@@ -123,31 +172,44 @@ class PortService(NeutronService):
                 created_at=now,
                 updated_at=now,
                 revision_number=1,
+                fixed_ips=[],
             )
-            if (
-                mac is not None
-                and s.scalars(
-                    select(Port).where(Port.network_id == network_id, Port.mac_address == mac)
-                ).first()
-            ):
-                raise Conflict(
-                    f"Unable to complete operation for network {network_id}. The "
-                    f"mac address {mac} is in use.",
-                    "MacAddressInUse",
-                )
+            if mac is not None:
+                self._check_mac_free(s, network_id, mac)
             self._set_parent(s, port, profile, parent, tag)
-            s.add(port)
-            s.flush()
-            self._allocate(s, net, port, ips)
-            return port.id
+            self._allocate(s, network_id, subnets, port, ips)
+            _core(s).execute(_Q_INSERT_PORT, {c.key: getattr(port, c.key) for c in _PORT_COLUMNS})
+            if port.fixed_ips:
+                rows = [
+                    {
+                        "port_id": a.port_id,
+                        "subnet_id": a.subnet_id,
+                        "network_id": a.network_id,
+                        "ip_address": a.ip_address,
+                    }
+                    for a in port.fixed_ips
+                ]
+                _core(s).execute(_Q_INSERT_IP, rows)
+            return self.port_dict(port), {sub.id: sub.cidr for sub in subnets}
+
+    def _check_mac_free(self, s: Session, network_id: str, mac: str) -> None:
+        if _core(s).scalars(_Q_MAC, {"network_id": network_id, "mac": mac}).first():
+            raise Conflict(
+                f"Unable to complete operation for network {network_id}. The "
+                f"mac address {mac} is in use.",
+                "MacAddressInUse",
+            )
 
     def _new_mac(self, s: Session, network_id: str) -> str:
+        """A random MAC with the base's first three octets, not in use on the network (one
+        index lookup per try; a concurrent create taking it too fails on the unique
+        constraint, and the create is retried)."""
         base = self.mac_base
-        used = set(s.scalars(select(Port.mac_address).where(Port.network_id == network_id)))
         for _ in range(1000):
             octets = [b if i < 3 else random.randrange(256) for i, b in enumerate(base)]
             mac = ":".join(f"{o:02x}" for o in octets)
-            if mac not in used:
+            taken = _core(s).scalars(_Q_MAC, {"network_id": network_id, "mac": mac}).first()
+            if taken is None:
                 return mac
         raise Conflict("Could not generate a unique MAC address", "MacAddressGenerationFailure")
 
@@ -178,7 +240,14 @@ class PortService(NeutronService):
             raise BadRequest(
                 "Invalid input for binding:profile. Reason: a port cannot be its own parent."
             )
-        used = set(s.scalars(select(Port.tag).where(Port.parent_id == parent, Port.id != port.id)))
+        if _core(s).scalars(select(Port.id).where(Port.parent_id == port.id)).first() is not None:
+            raise BadRequest(
+                f"Invalid input for binding:profile. Reason: port {port.id} has container "
+                "ports of its own; containers cannot be nested."
+            )
+        used = set(
+            _core(s).scalars(select(Port.tag).where(Port.parent_id == parent, Port.id != port.id))
+        )
         if tag == "auto":
             chosen = next((t for t in range(1, MAX_TAG + 1) if t not in used), None)
             if chosen is None:
@@ -197,10 +266,16 @@ class PortService(NeutronService):
         port.profile = {**profile, "parent_name": parent, "tag": chosen}
 
     def _allocate(
-        self, s: Session, net: Network, port: Port, requested: list[dict[str, str]] | None
+        self,
+        s: Session,
+        network_id: str,
+        subnets: Sequence[Any],
+        port: Port,
+        requested: list[dict[str, str]] | None,
     ) -> None:
-        subnets = list(net.subnets)
-        wanted: list[tuple[Subnet, str | None]] = []
+        """Add the port's addresses to ``port.fixed_ips`` (``subnets``: its network's, as
+        rows or Subnet objects)."""
+        wanted: list[tuple[Any, str | None]] = []
         if requested is None:
             seen_versions: set[int] = set()
             for sub in subnets:
@@ -215,7 +290,7 @@ class PortService(NeutronService):
                     if sub is None:
                         raise BadRequest(
                             f"Invalid input for fixed_ips. Reason: subnet "
-                            f"{item['subnet_id']} is not on network {net.id}."
+                            f"{item['subnet_id']} is not on network {network_id}."
                         )
                 if "ip_address" in item:
                     ip = ipaddress.ip_address(item["ip_address"])
@@ -234,125 +309,244 @@ class PortService(NeutronService):
                     )
                 wanted.append((sub, item.get("ip_address")))
         for sub, address in wanted:
-            used = set(
-                s.scalars(
-                    select(IPAllocation.ip_address).where(
-                        IPAllocation.subnet_id == sub.id, IPAllocation.port_id != port.id
-                    )
-                )
-            )
             if address is not None:
                 address = str(ipaddress.ip_address(address))
-                if address in used:
-                    raise Conflict(
-                        f"Unable to complete operation for network {net.id}. The IP "
-                        f"address {address} is in use.",
-                        "IpAddressAlreadyAllocated",
-                    )
-                if address == sub.gateway_ip:
-                    raise Conflict(
-                        f"IP address {address} is the subnet's gateway", "IpAddressAlreadyAllocated"
-                    )
+                self._check_requested_ip(s, network_id, sub, port, address)
             else:
-                address = ipam.first_free(sub.allocation_pools, used)
-            s.add(
+                address = self._next_free_ip(s, sub, port)
+            port.fixed_ips.append(
                 IPAllocation(
-                    port_id=port.id, subnet_id=sub.id, network_id=net.id, ip_address=address
+                    port_id=port.id, subnet_id=sub.id, network_id=network_id, ip_address=address
                 )
             )
+
+    def _check_requested_ip(
+        self, s: Session, network_id: str, sub: Any, port: Port, address: str
+    ) -> None:
+        cidr = ipaddress.ip_network(sub.cidr)
+        ip = ipaddress.ip_address(address)
+        if cidr.version == 4 and ip in (cidr.network_address, cidr.broadcast_address):
+            raise BadRequest(
+                f"Invalid input for fixed_ips. Reason: {address} is not a valid IP for "
+                f"subnet {sub.id} ({sub.cidr})."
+            )
+        owner = (
+            _core(s)
+            .scalars(
+                select(IPAllocation.port_id).where(
+                    IPAllocation.subnet_id == sub.id, IPAllocation.ip_address == address
+                )
+            )
+            .first()
+        )
+        mine = any(a.subnet_id == sub.id and a.ip_address == address for a in port.fixed_ips)
+        if mine or (owner is not None and owner != port.id):
+            raise Conflict(
+                f"Unable to complete operation for network {network_id}. The IP "
+                f"address {address} is in use.",
+                "IpAddressAlreadyAllocated",
+            )
+        if address == sub.gateway_ip:
+            raise Conflict(
+                f"IP address {address} is the subnet's gateway", "IpAddressAlreadyAllocated"
+            )
+
+    def _next_free_ip(self, s: Session, sub: Any, port: Port) -> str:
+        """The first free pool address from this process's cursor for the subnet (wrapping
+        round), found with index lookups of a few candidates at a time (4, then 4 times as
+        many each time, up to 256) rather than by reading every address in use. The cursor
+        moves past each address handed out and back to any address this process frees, so
+        addresses are reused lowest first."""
+        batch = 4
+        cursor = self._ip_cursor.get(sub.id)
+        pending: list[str] = []
+
+        def first_unused(addresses: list[str]) -> str | None:
+            taken = set(
+                _core(s).scalars(_Q_IPS_TAKEN, {"subnet_id": sub.id, "addresses": addresses})
+            )
+            taken.update(a.ip_address for a in port.fixed_ips if a.subnet_id == sub.id)
+            return next((a for a in addresses if a not in taken), None)
+
+        for candidate in ipam.candidates(sub.allocation_pools, cursor):
+            pending.append(candidate)
+            if len(pending) == batch:
+                found = first_unused(pending)
+                if found is not None:
+                    break
+                pending = []
+                batch = min(batch * 4, 256)
+        else:
+            found = first_unused(pending) if pending else None
+        if found is None:
+            raise Conflict(
+                "No more IP addresses available on the subnet", "IpAddressGenerationFailure"
+            )
+        self._ip_cursor[sub.id] = int(ipaddress.ip_address(found)) + 1
+        return found
+
+    def _freed(self, allocations: list[tuple[str, str]]) -> None:
+        """(subnet id, address) pairs released by this process: move the cursors back."""
+        for subnet_id, address in allocations:
+            value = int(ipaddress.ip_address(address))
+            cursor = self._ip_cursor.get(subnet_id)
+            if cursor is not None and value < cursor:
+                self._ip_cursor[subnet_id] = value
 
     # ------------------------------------------------------------------ update / delete
 
     async def update_port(self, ident: str, body: dict[str, Any]) -> dict[str, Any]:
         check_fields("port", body, PORT_FIELDS - {"network_id", "project_id", "tenant_id"})
-        for _attempt in range(MAX_RETRIES):
-            try:
-                with self.sessions() as s, s.begin():
-                    port = self._get(s, Port, ident, "port")
-                    for name, attr in (
-                        ("name", "name"),
-                        ("description", "description"),
-                        ("device_id", "device_id"),
-                        ("device_owner", "device_owner"),
-                        ("binding:host_id", "host_id"),
-                    ):
-                        if name in body:
-                            setattr(port, attr, check_str(body, name, ""))
-                    if "admin_state_up" in body:
-                        port.admin_state_up = check_bool(body, "admin_state_up", True)
-                    if "port_security_enabled" in body:
-                        port.port_security_enabled = check_bool(body, "port_security_enabled", True)
-                    if "security_groups" in body:
-                        port.security_groups = check_list(body, "security_groups", str)
-                    if "mac_address" in body:
-                        port.mac_address = check_mac(body["mac_address"])
-                    if "binding:profile" in body:
-                        profile, parent, tag = parse_profile(body["binding:profile"])
-                        if parent is not None and tag == "auto" and parent == port.parent_id:
-                            tag = port.tag  # keep the tag it has
-                        self._set_parent(s, port, profile, parent, tag)
-                    if "fixed_ips" in body:
-                        requested = self._requested_ips(body)
-                        for alloc in list(port.fixed_ips):
-                            s.delete(alloc)
-                        s.flush()
-                        net = self._get(s, Network, port.network_id, "network")
-                        self._allocate(s, net, port, requested)
-                    port.revision_number += 1
-                    port.updated_at = _now()
-                break
-            except IntegrityError:
-                continue
-        out = self.get_port(ident)
-        await self._nb_port(out)
+
+        def write() -> tuple[dict[str, Any], dict[str, str]]:
+            last_error: Exception | None = None
+            for _attempt in range(MAX_RETRIES):
+                try:
+                    return self._update_port_sql(ident, body)
+                except IntegrityError as exc:  # lost a race for an address, a MAC or a tag
+                    last_error = exc
+                    self._ip_cursor.clear()
+            raise Conflict(f"Could not allocate a unique address or tag: {last_error}")
+
+        out, cidrs = await self._sql(write)
+        await self._nb_port(out, cidrs)
         return out
 
-    async def delete_port(self, ident: str) -> None:
+    def _update_port_sql(
+        self, ident: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
         with self.sessions() as s, s.begin():
             port = self._get(s, Port, ident, "port")
-            children = s.scalars(select(Port.id).where(Port.parent_id == ident)).all()
-            if children:
-                raise Conflict(
-                    f"Port {ident} is the parent of container port(s) "
-                    f"{', '.join(children)}; delete them first.",
-                    "PortInUse",
-                )
-            s.delete(port)
+            for name, attr in (
+                ("name", "name"),
+                ("description", "description"),
+                ("device_id", "device_id"),
+                ("device_owner", "device_owner"),
+                ("binding:host_id", "host_id"),
+            ):
+                if name in body:
+                    setattr(port, attr, check_str(body, name, ""))
+            if "admin_state_up" in body:
+                port.admin_state_up = check_bool(body, "admin_state_up", True)
+            if "port_security_enabled" in body:
+                port.port_security_enabled = check_bool(body, "port_security_enabled", True)
+            if "security_groups" in body:
+                port.security_groups = check_list(body, "security_groups", str)
+            if "mac_address" in body:
+                mac = check_mac(body["mac_address"])
+                if mac != port.mac_address:
+                    self._check_mac_free(s, port.network_id, mac)
+                port.mac_address = mac
+            if "binding:profile" in body:
+                profile, parent, tag = parse_profile(body["binding:profile"])
+                if parent is not None and tag == "auto" and parent == port.parent_id:
+                    tag = port.tag  # keep the tag it has
+                self._set_parent(s, port, profile, parent, tag)
+            net = self._get(s, Network, port.network_id, "network")
+            if "fixed_ips" in body:
+                requested = self._requested_ips(body)
+                old = [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
+                port.fixed_ips.clear()  # delete-orphan: the old allocations go
+                s.flush()
+                self._freed(old)
+                self._allocate(s, net.id, list(net.subnets), port, requested)
+            # in SQL, so that concurrent updates (other processes too) each get their own
+            # revision: a read-modify-write here would lose increments
+            port.revision_number = Port.revision_number + 1
+            port.updated_at = _now()
+            s.flush()
+            return self.port_dict(port), {sub.id: sub.cidr for sub in net.subnets}
+
+    async def delete_port(self, ident: str) -> None:
+        def write() -> None:
+            with self.sessions() as s, s.begin():
+                port = self._get(s, Port, ident, "port")
+                children = s.scalars(select(Port.id).where(Port.parent_id == ident)).all()
+                if children:
+                    raise Conflict(
+                        f"Port {ident} is the parent of container port(s) "
+                        f"{', '.join(children)}; delete them first.",
+                        "PortInUse",
+                    )
+                freed = [(a.subnet_id, a.ip_address) for a in port.fixed_ips]
+                s.delete(port)
+            self._freed(freed)
+
+        await self._sql(write)
         await self._nb(f"port {ident}", self.nb.delete_port(ident) if self.nb else _noop())
 
-    async def _nb_port(self, port: dict[str, Any]) -> None:
+    async def _nb_port(self, port: dict[str, Any], cidrs: dict[str, str]) -> None:
         if self.nb is None:
             return
-        with self.sessions() as s:
-            cidrs = self._cidrs(s)
         await self._nb(f"port {port['id']}", self.nb.put_port(port, cidrs))
 
     # ------------------------------------------------------------------ status
 
     def set_status(self, port_id: str, up: bool) -> None:
-        status = "ACTIVE" if up else "DOWN"
-        with self.sessions() as s, s.begin():
-            port = s.get(Port, port_id)
-            if port is not None and port.status != status:
-                port.status = status
+        """NB says a port went up or down (Logical_Switch_Port.up). Called from the event
+        loop; the statuses are written in batches, one transaction each, in a thread."""
+        self._statuses[port_id] = up
+        self.set_status_flush()
 
-    def refresh_statuses(self) -> None:
+    async def _write_statuses(self) -> None:
+        while self._statuses:
+            batch, self._statuses = self._statuses, {}
+            try:
+                await self._sql(lambda b=batch: self._store_statuses(b))
+            except Exception as exc:  # the periodic refresh puts it right
+                log.warning("could not store port statuses: %s", exc)
+
+    def _store_statuses(self, ups: dict[str, bool]) -> None:
+        with self.sessions() as s, s.begin():
+            for status, up in (("ACTIVE", True), ("DOWN", False)):
+                ids = [port_id for port_id, is_up in ups.items() if is_up is up]
+                for i in range(0, len(ids), 500):
+                    _core(s).execute(
+                        update(Port)
+                        .where(Port.id.in_(ids[i : i + 500]), Port.status != status)
+                        .values(status=status)
+                    )
+
+    async def refresh_statuses(self) -> None:
+        """Every port's status from NB (at start-up and after each reconcile pass). It goes
+        through the same queue as the events, so a newer event is never overwritten."""
         if self.nb is None:
             return
-        with self.sessions() as s, s.begin():
-            for port in s.scalars(select(Port)):
-                status = "ACTIVE" if self.nb.port_up(port.id) else "DOWN"
-                if port.status != status:
-                    port.status = status
+
+        def port_ids() -> list[str]:
+            with self.sessions() as s:
+                return list(_core(s).scalars(select(Port.id)))
+
+        ids = await self._sql(port_ids, write=False)
+        ups = self.nb.ports_up()
+        for port_id in ids:
+            self._statuses.setdefault(port_id, ups.get(port_id, False))
+        self.set_status_flush()
+        if self._status_writer is not None:
+            await asyncio.shield(self._status_writer)
+
+    def set_status_flush(self) -> None:
+        if self._statuses and (self._status_writer is None or self._status_writer.done()):
+            self._status_writer = asyncio.ensure_future(self._write_statuses())
+
+    def _snapshot(self) -> tuple[list[Any], list[Any], list[Any], dict[str, str]]:
+        with self.sessions() as s:
+            nets = [
+                self.network_dict(n)
+                for n in s.scalars(select(Network).options(selectinload(Network.subnets)))
+            ]
+            subs = [self.subnet_dict(x) for x in s.scalars(select(Subnet))]
+            ports = [
+                self.port_dict(p)
+                for p in s.scalars(select(Port).options(selectinload(Port.fixed_ips)))
+            ]
+            cidrs = self._cidrs(s)
+        return nets, subs, ports, cidrs
 
     async def reconcile(self, repair: bool) -> list[str]:
         if self.nb is None:
             return []
-        with self.sessions() as s:
-            nets = [self.network_dict(n) for n in s.scalars(select(Network))]
-            subs = [self.subnet_dict(x) for x in s.scalars(select(Subnet))]
-            ports = [self.port_dict(p) for p in s.scalars(select(Port))]
-            cidrs = self._cidrs(s)
+        nets, subs, ports, cidrs = await self._sql(self._snapshot, write=False)
         report = await self.nb.reconcile(nets, ports, subs, cidrs, self.server_mac, repair)
         if repair:
             self.nb_dirty = False

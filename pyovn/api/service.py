@@ -7,6 +7,7 @@ reconciler repairs at start-up; nothing a client was told succeeded is lost.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import logging
@@ -14,11 +15,12 @@ import os
 import random
 import uuid
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from pyovn.api import ipam
 from pyovn.api.errors import BadRequest, Conflict, NotFound
@@ -28,12 +30,16 @@ from pyovn.api.validate import (
     check_bool,
     check_fields,
     check_int,
+    check_ip,
+    check_ip_list,
     check_list,
     check_mac,
     check_str,
+    project_of,
 )
 
 log = logging.getLogger("pyovn.api")
+_T = TypeVar("_T")
 MAX_RETRIES = 50
 NET_FIELDS = {
     "name",
@@ -104,6 +110,18 @@ class NeutronService:
         self.server_mac = "fa:16:3e:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
         self.crash_hook = crash_hook or os.environ.get("PYOVN_API_CRASH_AFTER_SQL")
         self.nb_dirty = False
+        # SQLite takes one writer at a time, and a writer that finds the database locked
+        # sleeps in growing steps: this process's writes queue for one thread instead
+        bind = getattr(sessions, "kw", {}).get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._writer = ThreadPoolExecutor(1, "pyovn-api-sql") if sqlite else None
+        self._in_sql = 0  # write requests between their start and their NB write
+        if nb is not None:
+            nb.expected = lambda: self._in_sql
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
 
     # ------------------------------------------------------------------ dict views
 
@@ -204,6 +222,21 @@ class NeutronService:
     def _cidrs(self, s: Session) -> dict[str, str]:
         return {sub.id: sub.cidr for sub in s.scalars(select(Subnet))}
 
+    async def _sql(self, work: Callable[[], _T], write: bool = True) -> _T:
+        """Run blocking database work in a worker thread, so that the event loop keeps
+        serving other requests (and NB replies) while SQL, and its commit, run."""
+        if not write:
+            return await asyncio.to_thread(work)
+        self._in_sql += 1  # the NB writer may wait a moment for this request's write
+        try:
+            if self._writer is not None:
+                return await asyncio.get_running_loop().run_in_executor(self._writer, work)
+            return await asyncio.to_thread(work)
+        finally:
+            self._in_sql -= 1
+            if self.nb is not None:
+                self.nb.poke()
+
     def _crash_point(self, where: str) -> None:
         if self.crash_hook == where:
             log.error("test hook: crashing after the SQL commit (%s)", where)
@@ -223,7 +256,8 @@ class NeutronService:
 
     def list_networks(self) -> list[dict[str, Any]]:
         with self.sessions() as s:
-            return [self.network_dict(n) for n in s.scalars(select(Network))]
+            rows = s.scalars(select(Network).options(selectinload(Network.subnets)))
+            return [self.network_dict(n) for n in rows]
 
     def get_network(self, ident: str) -> dict[str, Any]:
         with self.sessions() as s:
@@ -234,7 +268,7 @@ class NeutronService:
         now = _now()
         net = Network(
             id=str(uuid.uuid4()),
-            project_id=check_str(body, "project_id", body.get("tenant_id", project)),
+            project_id=project_of(body, project),
             name=check_str(body, "name", ""),
             description=check_str(body, "description", ""),
             admin_state_up=check_bool(body, "admin_state_up", True),
@@ -245,47 +279,64 @@ class NeutronService:
             updated_at=now,
             revision_number=1,
         )
-        with self.sessions() as s, s.begin():
-            s.add(net)
-        self._crash_point("network")
-        out = self.get_network(net.id)
+
+        def write() -> dict[str, Any]:
+            with self.sessions() as s, s.begin():
+                s.add(net)
+            self._crash_point("network")
+            return self.get_network(net.id)
+
+        out = await self._sql(write)
         await self._nb(f"network {net.id}", self.nb.put_network(out) if self.nb else _noop())
         return out
 
     async def update_network(self, ident: str, body: dict[str, Any]) -> dict[str, Any]:
         check_fields("network", body, NET_FIELDS - {"project_id", "tenant_id"})
-        with self.sessions() as s, s.begin():
-            net = self._get(s, Network, ident, "network")
-            if "name" in body:
-                net.name = check_str(body, "name", "")
-            if "description" in body:
-                net.description = check_str(body, "description", "")
-            if "admin_state_up" in body:
-                net.admin_state_up = check_bool(body, "admin_state_up", True)
-            if "shared" in body:
-                net.shared = check_bool(body, "shared", False)
-            if "mtu" in body:
-                net.mtu = check_int(body, "mtu", 1442, 68, 9216)
-            if "port_security_enabled" in body:
-                net.port_security_enabled = check_bool(body, "port_security_enabled", True)
-            net.revision_number += 1
-            net.updated_at = _now()
-        out = self.get_network(ident)
+
+        def write() -> dict[str, Any]:
+            with self.sessions() as s, s.begin():
+                net = self._get(s, Network, ident, "network")
+                if "name" in body:
+                    net.name = check_str(body, "name", "")
+                if "description" in body:
+                    net.description = check_str(body, "description", "")
+                if "admin_state_up" in body:
+                    net.admin_state_up = check_bool(body, "admin_state_up", True)
+                if "shared" in body:
+                    net.shared = check_bool(body, "shared", False)
+                if "mtu" in body:
+                    net.mtu = check_int(body, "mtu", 1442, 68, 9216)
+                if "port_security_enabled" in body:
+                    net.port_security_enabled = check_bool(body, "port_security_enabled", True)
+                net.revision_number = Network.revision_number + 1  # atomic, see ports.py
+                net.updated_at = _now()
+            return self.get_network(ident)
+
+        out = await self._sql(write)
         await self._nb(f"network {ident}", self.nb.put_network(out) if self.nb else _noop())
         return out
 
     async def delete_network(self, ident: str) -> None:
-        with self.sessions() as s, s.begin():
-            net = self._get(s, Network, ident, "network")
-            ports = s.scalars(select(Port).where(Port.network_id == ident)).all()
-            if ports:
-                raise Conflict(
-                    f"Unable to complete operation on network {ident}. There are one "
-                    "or more ports still in use on the network.",
-                    "NetworkInUse",
-                )
-            s.delete(net)
+        def write() -> list[str]:
+            with self.sessions() as s, s.begin():
+                net = self._get(s, Network, ident, "network")
+                ports = s.scalars(select(Port.id).where(Port.network_id == ident)).first()
+                if ports is not None:
+                    raise Conflict(
+                        f"Unable to complete operation on network {ident}. There are one "
+                        "or more ports still in use on the network.",
+                        "NetworkInUse",
+                    )
+                subnet_ids = [sub.id for sub in net.subnets]
+                s.delete(net)
+            return subnet_ids
+
+        subnet_ids = await self._sql(write)
         await self._nb(f"network {ident}", self.nb.delete_network(ident) if self.nb else _noop())
+        for subnet_id in subnet_ids:  # their DHCP_Options are not owned by the switch
+            await self._nb(
+                f"subnet {subnet_id}", self.nb.delete_subnet(subnet_id) if self.nb else _noop()
+            )
 
     # ------------------------------------------------------------------ subnets
 
@@ -332,35 +383,39 @@ class NeutronService:
         else:
             pools = check_list(body, "allocation_pools", dict)
             ipam.validate_pools(cidr, gateway, pools)
-        dns = [str(ipaddress.ip_address(d)) for d in check_list(body, "dns_nameservers", str)]
+        dns = check_ip_list(body, "dns_nameservers")
         now = _now()
-        with self.sessions() as s, s.begin():
-            network = self._get(s, Network, network_id, "network")
-            for other in network.subnets:
-                if ipaddress.ip_network(other.cidr).overlaps(net):
-                    raise BadRequest(
-                        f"Invalid input for cidr: {cidr} overlaps with subnet "
-                        f"{other.id} ({other.cidr})"
-                    )
-            sub = Subnet(
-                id=str(uuid.uuid4()),
-                network_id=network_id,
-                project_id=check_str(body, "project_id", body.get("tenant_id", project)),
-                name=check_str(body, "name", ""),
-                description=check_str(body, "description", ""),
-                ip_version=version,
-                cidr=cidr,
-                gateway_ip=gateway,
-                enable_dhcp=check_bool(body, "enable_dhcp", True),
-                allocation_pools=pools,
-                dns_nameservers=dns,
-                created_at=now,
-                updated_at=now,
-                revision_number=1,
-            )
-            s.add(sub)
-        self._crash_point("subnet")
-        out = self.get_subnet(sub.id)
+        sub = Subnet(
+            id=str(uuid.uuid4()),
+            network_id=network_id,
+            project_id=project_of(body, project),
+            name=check_str(body, "name", ""),
+            description=check_str(body, "description", ""),
+            ip_version=version,
+            cidr=cidr,
+            gateway_ip=gateway,
+            enable_dhcp=check_bool(body, "enable_dhcp", True),
+            allocation_pools=pools,
+            dns_nameservers=dns,
+            created_at=now,
+            updated_at=now,
+            revision_number=1,
+        )
+
+        def write() -> dict[str, Any]:
+            with self.sessions() as s, s.begin():
+                network = self._get(s, Network, network_id, "network")
+                for other in network.subnets:
+                    if ipaddress.ip_network(other.cidr).overlaps(net):
+                        raise BadRequest(
+                            f"Invalid input for cidr: {cidr} overlaps with subnet "
+                            f"{other.id} ({other.cidr})"
+                        )
+                s.add(sub)
+            self._crash_point("subnet")
+            return self.get_subnet(sub.id)
+
+        out = await self._sql(write)
         await self._nb(
             f"subnet {sub.id}", self.nb.put_subnet(out, self.server_mac) if self.nb else _noop()
         )
@@ -370,44 +425,57 @@ class NeutronService:
         check_fields(
             "subnet", body, {"name", "description", "enable_dhcp", "dns_nameservers", "gateway_ip"}
         )
-        with self.sessions() as s, s.begin():
-            sub = self._get(s, Subnet, ident, "subnet")
-            if "name" in body:
-                sub.name = check_str(body, "name", "")
-            if "description" in body:
-                sub.description = check_str(body, "description", "")
-            if "enable_dhcp" in body:
-                sub.enable_dhcp = check_bool(body, "enable_dhcp", True)
-            if "dns_nameservers" in body:
-                sub.dns_nameservers = [
-                    str(ipaddress.ip_address(d)) for d in check_list(body, "dns_nameservers", str)
-                ]
-            if "gateway_ip" in body:
-                gw = body["gateway_ip"]
-                if gw is not None and ipaddress.ip_address(gw) not in ipaddress.ip_network(
-                    sub.cidr
-                ):
-                    raise BadRequest(f"Invalid input for gateway_ip: {gw} is not in {sub.cidr}")
-                sub.gateway_ip = gw
-            sub.revision_number += 1
-            sub.updated_at = _now()
-        out = self.get_subnet(ident)
+
+        def write() -> dict[str, Any]:
+            with self.sessions() as s, s.begin():
+                sub = self._get(s, Subnet, ident, "subnet")
+                if "name" in body:
+                    sub.name = check_str(body, "name", "")
+                if "description" in body:
+                    sub.description = check_str(body, "description", "")
+                if "enable_dhcp" in body:
+                    sub.enable_dhcp = check_bool(body, "enable_dhcp", True)
+                if "dns_nameservers" in body:
+                    sub.dns_nameservers = check_ip_list(body, "dns_nameservers")
+                if "gateway_ip" in body:
+                    gw = body["gateway_ip"]
+                    if gw is not None:
+                        gw = check_ip("gateway_ip", gw)
+                        if ipaddress.ip_address(gw) not in ipaddress.ip_network(sub.cidr):
+                            raise BadRequest(
+                                f"Invalid input for gateway_ip: {gw} is not in {sub.cidr}"
+                            )
+                        if ipam.in_pools(gw, sub.allocation_pools):
+                            raise BadRequest(
+                                f"Invalid input for gateway_ip: {gw} is inside an allocation pool"
+                            )
+                    sub.gateway_ip = gw
+                sub.revision_number = Subnet.revision_number + 1  # atomic, see ports.py
+                sub.updated_at = _now()
+            return self.get_subnet(ident)
+
+        out = await self._sql(write)
         await self._nb(
             f"subnet {ident}", self.nb.put_subnet(out, self.server_mac) if self.nb else _noop()
         )
         return out
 
     async def delete_subnet(self, ident: str) -> None:
-        with self.sessions() as s, s.begin():
-            sub = self._get(s, Subnet, ident, "subnet")
-            used = s.scalars(select(IPAllocation).where(IPAllocation.subnet_id == ident)).first()
-            if used is not None:
-                raise Conflict(
-                    f"Unable to complete operation on subnet {ident}: One or more "
-                    "ports have an IP allocation from this subnet.",
-                    "SubnetInUse",
-                )
-            s.delete(sub)
+        def write() -> None:
+            with self.sessions() as s, s.begin():
+                sub = self._get(s, Subnet, ident, "subnet")
+                used = s.scalars(
+                    select(IPAllocation.id).where(IPAllocation.subnet_id == ident)
+                ).first()
+                if used is not None:
+                    raise Conflict(
+                        f"Unable to complete operation on subnet {ident}: One or more "
+                        "ports have an IP allocation from this subnet.",
+                        "SubnetInUse",
+                    )
+                s.delete(sub)
+
+        await self._sql(write)
         await self._nb(f"subnet {ident}", self.nb.delete_subnet(ident) if self.nb else _noop())
 
     # ------------------------------------------------------------------ ports (see ports.py)

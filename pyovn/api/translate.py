@@ -66,7 +66,7 @@ def port_to_lsp(port: dict[str, Any], subnet_cidrs: dict[str, str]) -> dict[str,
         "tag_request": None,
     }
     profile = port.get("binding:profile") or {}
-    if "parent_name" in profile:
+    if profile.get("parent_name") is not None:
         row["parent_name"] = profile["parent_name"]
         row["tag_request"] = int(profile["tag"])
     return row

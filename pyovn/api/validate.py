@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -18,6 +19,8 @@ def check_fields(kind: str, body: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
         raise BadRequest(f"Unrecognized attribute(s) '{', '.join(unknown)}'")
+    if "tags" in body:  # accepted (and not kept), but it must be well-formed
+        check_list(body, "tags", str)
 
 
 def check_str(body: dict[str, Any], name: str, default: Any = _UNSET) -> Any:
@@ -32,6 +35,12 @@ def check_str(body: dict[str, Any], name: str, default: Any = _UNSET) -> Any:
     if len(value) > 255:
         raise BadRequest(f"Invalid input for {name}. Reason: longer than 255 characters.")
     return value
+
+
+def project_of(body: dict[str, Any], default: str) -> str:
+    """project_id, or its older name tenant_id, or ``default`` (both are checked)."""
+    tenant = check_str(body, "tenant_id", default)
+    return str(check_str(body, "project_id", tenant))
 
 
 def check_bool(body: dict[str, Any], name: str, default: bool) -> bool:
@@ -67,6 +76,20 @@ def check_list(body: dict[str, Any], name: str, kind: type) -> list[Any]:
             f"Invalid input for {name}. Reason: '{value}' is not a list of {kind.__name__}."
         )
     return value
+
+
+def check_ip(name: str, value: Any) -> str:
+    """An IPv4 or IPv6 address given as a string, normalised."""
+    if isinstance(value, str):
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            pass
+    raise BadRequest(f"Invalid input for {name}. Reason: '{value}' is not a valid IP address.")
+
+
+def check_ip_list(body: dict[str, Any], name: str) -> list[str]:
+    return [check_ip(name, v) for v in check_list(body, name, str)]
 
 
 def check_mac(value: Any) -> str:

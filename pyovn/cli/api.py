@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
@@ -14,7 +15,14 @@ from pyovn.api.app import make_app
 from pyovn.api.models import make_engine, make_sessionmaker
 from pyovn.api.nb import NbWriter
 from pyovn.api.ports import PortService
-from pyovn.daemon import add_daemon_options, install_stop_handlers, setup_logging, write_pidfile
+from pyovn.daemon import (
+    add_daemon_options,
+    detach,
+    install_stop_handlers,
+    remove_pidfile,
+    setup_logging,
+    write_pidfile,
+)
 
 log = logging.getLogger("pyovn.api")
 
@@ -33,6 +41,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="sqlite:///api.db",
         metavar="URL",
         help="SQLAlchemy URL: sqlite:///PATH (default) or postgresql://...",
+    )
+    p.add_argument(
+        "--fsync",
+        action="store_true",
+        help="SQLite: make every commit wait for the disk (survives power loss; slower). "
+        "Without it a commit survives the process being killed, as with ovsdb-server",
     )
     p.add_argument("--listen", default="127.0.0.1:9696", metavar="IP:PORT")
     p.add_argument(
@@ -73,6 +87,12 @@ def main(argv: list[str]) -> int:
     if args.auth == "token" and not args.token:
         print("pyovn api: --auth=token needs --token or $PYOVN_API_TOKEN", file=sys.stderr)
         return 2
+    if args.detach:  # the child writes a pidfile (api.pid by default): it is ready then
+        ready = Path(args.pidfile or "api.pid")
+        if ready.exists():
+            ready.unlink()
+        child = argv if args.pidfile is not None else [*argv, f"--pidfile={ready}"]
+        return detach(child, "api", ready)
     setup_logging(args, "api")
     try:
         return asyncio.run(run(args))
@@ -88,7 +108,7 @@ def _url(url: str) -> str:
 
 
 async def run(args: argparse.Namespace) -> int:
-    engine = make_engine(_url(args.database_url))
+    engine = make_engine(_url(args.database_url), fsync=args.fsync)
     nb = NbWriter(args.ovnnb_db)
     await nb.start()
     service = PortService(make_sessionmaker(engine), nb, mac_base=args.mac_base)
@@ -98,11 +118,12 @@ async def run(args: argparse.Namespace) -> int:
             print(line)
         print(f"{'repaired' if args.sync == 'repair' else 'found'} {len(lines)} difference(s)")
         await nb.close()
+        service.close()
         return 0
     repaired = await service.reconcile(repair=True)
     for line in repaired:
         log.warning("start-up repair: %s", line)
-    service.refresh_statuses()
+    await service.refresh_statuses()
     nb.status_listeners.append(service.set_status)
     app = make_app(service, args.auth, args.token)
     runner = web.AppRunner(app, access_log=None)
@@ -122,6 +143,8 @@ async def run(args: argparse.Namespace) -> int:
         reconciler.cancel()
         await runner.cleanup()
         await nb.close()
+        service.close()
+        remove_pidfile((args.pidfile or "api.pid") if args.pidfile is not None else None)
     return 0
 
 
@@ -133,6 +156,6 @@ async def _reconcile_loop(service: PortService, interval: float, stop: asyncio.E
         try:
             for line in await service.reconcile(repair=True):
                 log.warning("repair: %s", line)
-            service.refresh_statuses()
+            await service.refresh_statuses()
         except Exception as exc:
             log.warning("reconcile failed: %s", exc)

@@ -84,10 +84,11 @@ def _summary(port: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _print(ports: list[dict[str, Any]], fmt: str) -> None:
+def _print(ports: list[dict[str, Any]], fmt: str, one: bool = False) -> None:
+    """``one``: print the single port as an object (create); otherwise a list (list)."""
     rows = [_summary(p) for p in ports]
     if fmt == "json":
-        print(json.dumps(rows if len(rows) != 1 else rows[0], indent=2))
+        print(json.dumps(rows[0] if one else rows, indent=2))
         return
     head = ("ID", "NAME", "MAC", "IP", "TAG", "STATUS")
     table = [head] + [
@@ -161,11 +162,11 @@ def main(argv: list[str]) -> int:
                         f"pyovn container: {port['id']} not ACTIVE after {args.timeout:.0f} s",
                         file=sys.stderr,
                     )
-                    _print([port], args.format)
+                    _print([port], args.format, one=True)
                     return 1
                 time.sleep(0.05)
                 port = api.call("GET", f"/v2.0/ports/{port['id']}")["port"]
-        _print([port], args.format)
+        _print([port], args.format, one=True)
         return 0
     if args.verb == "delete":
         port = api.find_port(args.port)
