@@ -294,6 +294,7 @@ def run_one(
         sb = start(workdir, "sb", name="sb")
         started.append(sb)
         proc, ctl = start_northd(stack, workdir, nb.remote, sb.remote, profile, baseline)
+        started.insert(0, proc)  # stopped first, whatever happens
         cpu0 = [proc_cpu_s(p) for p in (proc.pid, nb.pid, sb.pid)]
         result.load_s = asyncio.run(load(nb.remote, n, n_switches, one_txn))
         cpu1 = [proc_cpu_s(p) for p in (proc.pid, nb.pid, sb.pid)]
@@ -329,7 +330,16 @@ def run_one(
     finally:
         for s in started:
             with contextlib.suppress(Exception):
-                s.kill(signal.SIGTERM)
+                if isinstance(s, subprocess.Popen):
+                    if s.poll() is None:
+                        s.terminate()
+                        try:
+                            s.wait(30)
+                        except subprocess.TimeoutExpired:
+                            s.kill()
+                            s.wait()
+                else:
+                    s.kill(signal.SIGTERM)
         log = workdir / "northd.log"
         if log.exists():
             notes = [

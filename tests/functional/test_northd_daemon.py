@@ -3,8 +3,8 @@ and ovn-sbctl as the clients and ``pyovn appctl`` on the control socket: ``--wai
 conflicts seen from the CLI, restart stability, and active/standby failover on the SB lock.
 
 The server runs in the test's event loop, so the test can see when a northd has asked for
-its lock; a northd does that only once both of its monitors are in place. (Writing while a
-client sets up its monitor can lose rows in that client's replica: see docs/northd.md.)
+its lock; a northd does that only once both of its monitors are in place, so the test never
+writes while a northd is still connecting (see "Known issues" in docs/northd.md).
 """
 
 from __future__ import annotations
