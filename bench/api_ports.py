@@ -253,22 +253,20 @@ async def bench_api(
                 )  # fmt: skip
                 await asyncio.sleep(1)
             start = time.perf_counter()
-            vm_jobs = [
-                (lambda i=i: post("/v2.0/ports", {"port": {"network_id": net["id"],
-                                                           "name": f"vm{i}"}}))
-                for i in range(N_VMS)
-            ]  # fmt: skip
-            vms = [r["port"] for r in await run_pool(vm_jobs, clients)]
 
-            def job(i: int, kind: str, vm: int | None) -> Callable[[], Awaitable[Any]]:
+            async def create(body: dict[str, Any]) -> dict[str, Any]:
+                return dict((await post("/v2.0/ports", {"port": body}))["port"])
+
+            vm_bodies = [{"network_id": net["id"], "name": f"vm{i}"} for i in range(N_VMS)]
+            vms = await run_pool([lambda b=b: create(b) for b in vm_bodies], clients)
+            bodies = []
+            for i, (kind, vm) in enumerate(workload(n)):
                 body: dict[str, Any] = {"network_id": net["id"], "name": f"p{i}"}
                 if kind == "child":
                     assert vm is not None
                     body["binding:profile"] = {"parent_name": vms[vm]["id"], "tag": "auto"}
-                return lambda: post("/v2.0/ports", {"port": body})
-
-            rest = [r["port"] for r in await run_pool(
-                [job(i, k, v) for i, (k, v) in enumerate(workload(n))], clients)]  # fmt: skip
+                bodies.append(body)
+            rest = await run_pool([lambda b=b: create(b) for b in bodies], clients)
             created = time.perf_counter() - start
             cpu = meter.used()
             if spy is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os  # EXP
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,7 +97,7 @@ class NbWriter:
         # group commit: how many writes the API has on their way here (requests still in
         # SQL), and how long a transaction may wait for them to join it
         self.expected: Callable[[], int] = lambda: 0
-        self.linger = float(os.environ.get("PYOVN_EXP_LINGER", "0.01"))  # EXP
+        self.linger = 0.01
         self._arrived = asyncio.Event()
         self.client.add_listener(self._on_events)
 
