@@ -21,7 +21,7 @@ from pyovn.controller.flows import LflowCache
 from pyovn.controller.physical import LocalPort, McGroup, PhysicalState, RemotePort, physical_flows
 from pyovn.datapath.sim_backend import GENEVE_PORT, SimBackend
 from pyovn.ovsdb.client.client import OvsdbClient
-from pyovn.ovsdb.client.replica import RowView
+from pyovn.ovsdb.client.replica import RowEvent, RowView
 from pyovn.ovsdb.client.txn import Txn
 
 log = logging.getLogger("pyovn.controller")
@@ -37,7 +37,35 @@ SB_TABLES = (
     "Logical_Flow",
     "Logical_DP_Group",
 )
-OVS_TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface")
+# only the columns the controller reads: ovs-vswitchd rewrites others (statistics, status,
+# link state...) every few seconds, and each update would wake the controller for a round
+OVS_COLUMNS = {
+    "Open_vSwitch": ["bridges"],
+    "Bridge": ["name", "ports"],
+    "Port": ["name", "interfaces", "external_ids"],
+    "Interface": ["name", "type", "ofport", "external_ids", "options"],
+}
+
+
+# changes that cannot alter the flow table: the bindings' up flag and what this chassis
+# writes back (nb_cfg, ovn-installed)
+_NO_FLOW_TABLES = frozenset({"SB_Global", "Chassis_Private"})
+# what decides which Logical_Flow rows apply to which local datapath keys
+_LFLOW_TABLES = frozenset({"Logical_Flow", "Logical_DP_Group", "Datapath_Binding"})
+
+
+def _affects_flows(event: RowEvent) -> bool:
+    if event.table in _NO_FLOW_TABLES:
+        return False
+    old, new = event.old, event.new
+    if old is None or new is None:
+        return True
+    changed = {c for c in new if c not in old or new[c] != old[c]}
+    if event.table == "Port_Binding":
+        return not changed <= {"up"}
+    if event.table == "Interface" and changed <= {"external_ids"}:
+        return old["external_ids"].get("iface-id") != new["external_ids"].get("iface-id")
+    return bool(changed)
 
 
 class Controller:
@@ -60,8 +88,8 @@ class Controller:
         self.ovs = OvsdbClient(ovs_remote, "Open_vSwitch")
         for t in SB_TABLES:
             self.sb.watch(t)
-        for t in OVS_TABLES:
-            self.ovs.watch(t)
+        for t, columns in OVS_COLUMNS.items():
+            self.ovs.watch(t, columns)
         self.datapath = datapath
         self.backend: Any
         if datapath == "ovs":
@@ -79,15 +107,35 @@ class Controller:
             self.backend = SimBackend(chassis, encap_ip, encap_port)
         self.cache = LflowCache()
         self.wakeup = asyncio.Event()
-        self.sb.add_listener(lambda ev: self.wakeup.set())
-        self.ovs.add_listener(lambda ev: self.wakeup.set())
+        # the flow table is recomputed only when something it depends on changed: not for
+        # the rounds our own writes cause (Port_Binding.up, ovn-installed, nb_cfg)
+        self.flows_dirty = True
+        if datapath == "ovs":
+            self.backend.on_resync = self._flows_changed  # ovs-vswitchd restarted
+        self.sb.add_listener(self._on_update)
+        self.ovs.add_listener(self._on_update)
         self.decisions: dict[str, Decision] = {}  # logical port -> decision
         self.bound: dict[str, LocalPort] = {}
         self.n_rounds = 0
         self.last_round_s = 0.0
         self.installed_flows = 0
         self._port_maps: dict[int, dict[str, int]] = {}
-        self._port_map_versions: dict[int, int] = {}
+        self._physical_memo: dict[Any, list[Any]] = {}
+        # the logical flows of the last install and what they were computed from
+        self._lflow_rows_dirty = True
+        self._lflow_rows: tuple[set[str], list[RowView], dict[str, list[int]]] | None = None
+        self._lflow_out: tuple[dict[int, dict[str, int]], list[Any]] | None = None
+
+    def _flows_changed(self) -> None:
+        self.flows_dirty = True
+        self.wakeup.set()
+
+    def _on_update(self, events: list[RowEvent]) -> None:
+        if not self.flows_dirty and any(_affects_flows(e) for e in events):
+            self.flows_dirty = True
+        if not self._lflow_rows_dirty and any(e.table in _LFLOW_TABLES for e in events):
+            self._lflow_rows_dirty = True
+        self.wakeup.set()
 
     @property
     def name(self) -> str:
@@ -147,7 +195,23 @@ class Controller:
             ifaces = self.backend.interface_ports()
             await self.backend.sync_tunnels(self._peers(chassis_uuid))
         self._decide(chassis_uuid, ifaces)
-        await self._install(chassis_uuid)
+        # as ovn-controller: claim new ports (Port_Binding.chassis) while their flows are
+        # being installed, so other chassis can start on their tunnel flows; up=true only
+        # once the flows are in
+        claim = asyncio.ensure_future(
+            self.sb.transact(lambda txn: self._claims(txn, chassis_uuid, installed=False))
+        )
+        await asyncio.sleep(0)  # let the claim go out before the flows are computed
+        try:
+            if self.flows_dirty:
+                self.flows_dirty = False  # (changes from now on mark it again)
+                try:
+                    await self._install(chassis_uuid)
+                except BaseException:
+                    self.flows_dirty = True
+                    raise
+        finally:
+            await claim
         await self.sb.transact(lambda txn: self._claims(txn, chassis_uuid))
         await self._mark_installed()
         self.n_rounds += 1
@@ -289,11 +353,8 @@ class Controller:
                     dp_key, mc["tunnel_key"], tuple(sorted(members_local)), tuple(sorted(remote))
                 )
             )
-        for dp_key, ports in port_maps.items():
-            if self._port_maps.get(dp_key) != ports:
-                self._port_map_versions[dp_key] = self._port_map_versions.get(dp_key, 0) + 1
         self._port_maps = port_maps
-        flows = physical_flows(state)
+        flows = physical_flows(state, self._physical_memo)
         flows.extend(self._logical_flows(local_dps, dps))
         result = self.backend.install(flows)
         if asyncio.iscoroutine(result):
@@ -313,6 +374,26 @@ class Controller:
         return None
 
     def _logical_flows(self, local_dps: set[str], dps: dict[str, RowView]) -> list[Any]:
+        """The compiled logical flows of the local datapaths. Unchanged Logical_Flow rows,
+        local datapaths and port keys give back the last list without looking at a row."""
+        known = self._lflow_rows
+        if self._lflow_rows_dirty or known is None or known[0] != local_dps:
+            self._lflow_rows_dirty = False
+            rows, dp_of = self._lflow_targets(local_dps, dps)
+            self._lflow_rows = (set(local_dps), rows, dp_of)
+            self._lflow_out = None
+        else:
+            _, rows, dp_of = known
+        last = self._lflow_out
+        if last is not None and last[0] == self._port_maps:
+            return last[1]
+        flows = self.cache.flows(rows, dp_of, self._port_maps)
+        self._lflow_out = (self._port_maps, flows)
+        return flows
+
+    def _lflow_targets(
+        self, local_dps: set[str], dps: dict[str, RowView]
+    ) -> tuple[list[RowView], dict[str, list[int]]]:
         groups = self.sb.rows("Logical_DP_Group")
         dp_of: dict[str, list[int]] = {}
         rows = []
@@ -329,11 +410,13 @@ class Controller:
             if keys:
                 dp_of[row.uuid] = keys
                 rows.append(row)
-        return self.cache.flows(rows, dp_of, self._port_maps, self._port_map_versions)
+        return rows, dp_of
 
     # ------------------------------------------------------------------ Southbound writes
 
-    def _claims(self, txn: Txn, chassis_uuid: str | None) -> None:
+    def _claims(self, txn: Txn, chassis_uuid: str | None, installed: bool = True) -> None:
+        """Bind (and, once the flows are ``installed``, set up=true) what is decided here;
+        release what is not; report nb_cfg."""
         if chassis_uuid is None:
             return
         for pb in self.sb.rows("Port_Binding").values():
@@ -343,7 +426,11 @@ class Controller:
             owner = pb.one("chassis")
             taken = owner is not None and not mine and pb.one("requested_chassis") != chassis_uuid
             if d is not None and d.bind and not taken:
-                if not mine or pb.one("up") is not True:
+                if not installed:
+                    if not mine:
+                        txn.verify("Port_Binding", pb.uuid, {"chassis": pb["chassis"]})
+                        txn.update("Port_Binding", pb.uuid, {"chassis": chassis_uuid, "up": False})
+                elif not mine or pb.one("up") is not True:
                     txn.verify("Port_Binding", pb.uuid, {"chassis": pb["chassis"]})
                     txn.update("Port_Binding", pb.uuid, {"chassis": chassis_uuid, "up": True})
             elif mine:
@@ -352,7 +439,8 @@ class Controller:
         sb_global = next(iter(self.sb.rows("SB_Global").values()), None)
         private = self.sb.find_one("Chassis_Private", name=self.name)
         if (
-            sb_global is not None
+            installed
+            and sb_global is not None
             and private is not None
             and private["nb_cfg"] != sb_global["nb_cfg"]
         ):

@@ -1,12 +1,14 @@
 """The desired flow table of a chassis: compiled logical flows of its local datapaths plus
-its physical flows. Compiled logical flows are cached per Logical_Flow row, and recompiled
-only when the row or the port keys of its datapath change.
+its physical flows. Compiled logical flows are cached per Logical_Flow row and datapath, and
+recompiled only when the row changes or one of the port names the flow looked up (``inport
+== "vm1"``, ``outport = "vm2"``) got another key: a port joining a switch recompiles the few
+flows that name it, not every flow of the switch.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +27,38 @@ class FlowStats:
     failed: dict[str, str] = field(default_factory=dict)  # lflow uuid -> why
 
 
+class _Lookups(Mapping[str, int]):
+    """A datapath's port keys that remember which names a compilation asked for."""
+
+    def __init__(self, ports: Mapping[str, int]) -> None:
+        self.ports = ports
+        self.seen: dict[str, int | None] = {}
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.ports.get(name)
+        self.seen[name] = value
+        return default if value is None else value
+
+    def __getitem__(self, name: str) -> int:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return int(value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ports)
+
+    def __len__(self) -> int:
+        return len(self.ports)
+
+
+# (row text, port names looked up -> their keys then, flows, the row object compiled)
+_Entry = tuple[tuple[Any, ...], dict[str, int | None], list[Flow], RowView]
+
+
 class LflowCache:
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, int], tuple[Any, list[Flow]]] = {}
+        self._cache: dict[tuple[str, int], _Entry] = {}
         self.stats = FlowStats()
 
     def flows(
@@ -35,34 +66,35 @@ class LflowCache:
         lflows: Iterable[RowView],
         dp_of: dict[str, list[int]],  # lflow uuid -> datapath keys it applies to (local only)
         port_maps: dict[int, dict[str, int]],  # dp key -> name -> port key
-        port_map_versions: dict[int, int],
     ) -> list[Flow]:
         out: list[Flow] = []
-        fresh: dict[tuple[str, int], tuple[Any, list[Flow]]] = {}
+        fresh: dict[tuple[str, int], _Entry] = {}
+        empty: dict[str, int] = {}
         for row in lflows:
             for dp_key in dp_of.get(row.uuid, ()):
-                version = (
-                    row["match"],
-                    row["actions"],
-                    row["pipeline"],
-                    row["table_id"],
-                    row["priority"],
-                    port_map_versions.get(dp_key, 0),
-                )
                 key = (row.uuid, dp_key)
+                ports = port_maps.get(dp_key, empty)
                 hit = self._cache.get(key)
-                if hit is not None and hit[0] == version:
+                # the replica keeps an unchanged row's object: the same object is the same
+                # text, with no need to compare it
+                if hit is not None and hit[3] is not row:
+                    same = hit[0] == _version(row)
+                    hit = (hit[0], hit[1], hit[2], row) if same else None
+                if hit is not None and all(ports.get(n) == v for n, v in hit[1].items()):
                     self.stats.cached += 1
-                    flows = hit[1]
+                    entry = hit
                 else:
-                    flows = self._compile(row, dp_key, port_maps.get(dp_key, {}))
-                fresh[key] = (version, flows)
-                out.extend(flows)
+                    entry = self._compile(row, _version(row), dp_key, ports)
+                fresh[key] = entry
+                out.extend(entry[2])
         self._cache = fresh
         return out
 
-    def _compile(self, row: RowView, dp_key: int, ports: dict[str, int]) -> list[Flow]:
+    def _compile(
+        self, row: RowView, version: tuple[Any, ...], dp_key: int, ports: Mapping[str, int]
+    ) -> _Entry:
         self.stats.compiled += 1
+        lookups = _Lookups(ports)
         try:
             flows = compile_lflow(
                 row["pipeline"],
@@ -71,7 +103,7 @@ class LflowCache:
                 row["match"],
                 row["actions"],
                 dp_key,
-                ports,
+                lookups,
                 cookie=row.uuid[:8],
             )
         except (CompileError, LogicalSyntaxError, ValueError, Exception) as exc:
@@ -81,6 +113,10 @@ class LflowCache:
             self.stats.failed[row.uuid] = (
                 f"match=({row['match']}) actions=({row['actions']}): {exc}"
             )
-            return []
+            return version, lookups.seen, [], row
         self.stats.failed.pop(row.uuid, None)
-        return flows
+        return version, lookups.seen, flows, row
+
+
+def _version(row: RowView) -> tuple[Any, ...]:
+    return (row["match"], row["actions"], row["pipeline"], row["table_id"], row["priority"])

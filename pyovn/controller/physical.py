@@ -83,99 +83,134 @@ class PhysicalState:
     tunnels: dict[str, Tunnel] = field(default_factory=dict)  # chassis name -> tunnel
 
 
-def physical_flows(state: PhysicalState) -> list[Flow]:
+def physical_flows(state: PhysicalState, memo: dict[Any, list[Flow]] | None = None) -> list[Flow]:
+    """The physical flows of ``state``. With ``memo`` (a dict kept by the caller between
+    calls) each port's, tunnel's and group's flows are built once and the same Flow objects
+    come back while the item is unchanged; the memo keeps only the items of this call."""
+    cache = memo if memo is not None else {}
+    fresh: dict[Any, list[Flow]] = {}
+
+    def of(key: Any, build: Any, *args: Any) -> list[Flow]:
+        flows = cache.get(key)
+        if flows is None:
+            flows = []
+            build(*args, flows.append)
+        fresh[key] = flows
+        return flows
+
     flows: list[Flow] = []
-    add = flows.append
     for port in state.local:
-        enter = [
-            SetField(METADATA, port.dp_key),
-            SetField(INPORT, port.key),
-            Resubmit(T_LOG_INGRESS),
-        ]
-        if port.tag is None:
-            add(
-                Flow.make(
-                    T_PHY_TO_LOG,
-                    100,
-                    {IN_PORT: port.ofport, "vlan.tci": (0, VLAN_PRESENT)},
-                    enter,
-                    f"vif {port.name}",
-                )
-            )
-            leave = [Output(port.ofport)]
-        else:
-            add(
-                Flow.make(
-                    T_PHY_TO_LOG,
-                    150,
-                    {
-                        IN_PORT: port.ofport,
-                        "vlan.tci": (VLAN_PRESENT | port.tag, VLAN_PRESENT | 0xFFF),
-                    },
-                    [PopVlan(), *enter],
-                    f"container {port.name} tag {port.tag}",
-                )
-            )
-            leave = [PushVlan(port.tag), Output(port.ofport)]
-        here = {METADATA: port.dp_key, OUTPORT: port.key}
-        add(Flow.make(T_LOCAL_OUTPUT, 100, here, [Resubmit(T_CHECK_LOOPBACK)], port.name))
-        add(
-            Flow.make(
-                T_CHECK_LOOPBACK,
-                100,
-                {
-                    METADATA: port.dp_key,
-                    INPORT: port.key,
-                    OUTPORT: port.key,
-                    FLAGS: (0, FLAG_LOOPBACK),
-                },
-                [],
-                f"no loopback {port.name}",
-            )
-        )
-        add(Flow.make(T_LOG_TO_PHY, 100, here, leave, port.name))
-        _port_security(port, add)
+        flows += of(port, _local_flows, port)
     for tunnel in state.tunnels.values():
         if tunnel.port:
-            add(
-                Flow.make(
-                    T_PHY_TO_LOG,
-                    100,
-                    {IN_PORT: tunnel.port},
-                    [FromTunnel(), Resubmit(T_LOCAL_OUTPUT)],
-                    f"from {tunnel.chassis}",
-                )
-            )
-    for port in state.remote:
-        tunnel = state.tunnels.get(port.chassis)
-        if tunnel is None:
-            continue
-        add(
-            Flow.make(
-                T_REMOTE_OUTPUT,
-                100,
-                {METADATA: port.dp_key, OUTPORT: port.key},
-                [tunnel],
-                f"remote {port.name} on {port.chassis}",
-            )
-        )
+            flows += of(tunnel, _tunnel_flows, tunnel)
+    for rport in state.remote:
+        tunnel = state.tunnels.get(rport.chassis)
+        if tunnel is not None:
+            flows += of((rport, tunnel), _remote_flows, rport, tunnel)
     for group in state.groups:
-        match = {METADATA: group.dp_key, OUTPORT: group.key}
-        remote = [state.tunnels[c] for c in group.remote_chassis if c in state.tunnels]
+        remote = tuple(state.tunnels[c] for c in group.remote_chassis if c in state.tunnels)
+        flows += of((group, remote), _group_flows, group, remote)
+    flows += of("defaults", _default_flows)
+    if memo is not None:
+        memo.clear()
+        memo.update(fresh)
+    return flows
+
+
+def _local_flows(port: LocalPort, add: Any) -> None:
+    enter = [
+        SetField(METADATA, port.dp_key),
+        SetField(INPORT, port.key),
+        Resubmit(T_LOG_INGRESS),
+    ]
+    if port.tag is None:
         add(
             Flow.make(
-                T_REMOTE_OUTPUT,
+                T_PHY_TO_LOG,
                 100,
-                match,
-                [*remote, Resubmit(T_LOCAL_OUTPUT)],
-                f"multicast {group.key}",
+                {IN_PORT: port.ofport, "vlan.tci": (0, VLAN_PRESENT)},
+                enter,
+                f"vif {port.name}",
             )
         )
-        copies = [Clone((SetField(OUTPORT, k), Resubmit(T_CHECK_LOOPBACK))) for k in group.local]
-        add(Flow.make(T_LOCAL_OUTPUT, 100, match, copies, f"multicast {group.key}"))
+        leave = [Output(port.ofport)]
+    else:
+        add(
+            Flow.make(
+                T_PHY_TO_LOG,
+                150,
+                {
+                    IN_PORT: port.ofport,
+                    "vlan.tci": (VLAN_PRESENT | port.tag, VLAN_PRESENT | 0xFFF),
+                },
+                [PopVlan(), *enter],
+                f"container {port.name} tag {port.tag}",
+            )
+        )
+        leave = [PushVlan(port.tag), Output(port.ofport)]
+    here = {METADATA: port.dp_key, OUTPORT: port.key}
+    add(Flow.make(T_LOCAL_OUTPUT, 100, here, [Resubmit(T_CHECK_LOOPBACK)], port.name))
+    add(
+        Flow.make(
+            T_CHECK_LOOPBACK,
+            100,
+            {
+                METADATA: port.dp_key,
+                INPORT: port.key,
+                OUTPORT: port.key,
+                FLAGS: (0, FLAG_LOOPBACK),
+            },
+            [],
+            f"no loopback {port.name}",
+        )
+    )
+    add(Flow.make(T_LOG_TO_PHY, 100, here, leave, port.name))
+    _port_security(port, add)
+
+
+def _tunnel_flows(tunnel: Tunnel, add: Any) -> None:
+    add(
+        Flow.make(
+            T_PHY_TO_LOG,
+            100,
+            {IN_PORT: tunnel.port},
+            [FromTunnel(), Resubmit(T_LOCAL_OUTPUT)],
+            f"from {tunnel.chassis}",
+        )
+    )
+
+
+def _remote_flows(port: RemotePort, tunnel: Tunnel, add: Any) -> None:
+    add(
+        Flow.make(
+            T_REMOTE_OUTPUT,
+            100,
+            {METADATA: port.dp_key, OUTPORT: port.key},
+            [tunnel],
+            f"remote {port.name} on {port.chassis}",
+        )
+    )
+
+
+def _group_flows(group: McGroup, remote: tuple[Tunnel, ...], add: Any) -> None:
+    match = {METADATA: group.dp_key, OUTPORT: group.key}
+    add(
+        Flow.make(
+            T_REMOTE_OUTPUT,
+            100,
+            match,
+            [*remote, Resubmit(T_LOCAL_OUTPUT)],
+            f"multicast {group.key}",
+        )
+    )
+    copies = [Clone((SetField(OUTPORT, k), Resubmit(T_CHECK_LOOPBACK))) for k in group.local]
+    add(Flow.make(T_LOCAL_OUTPUT, 100, match, copies, f"multicast {group.key}"))
+
+
+def _default_flows(add: Any) -> None:
     add(Flow.make(T_REMOTE_OUTPUT, 0, {}, [Resubmit(T_LOCAL_OUTPUT)], "default"))
     add(Flow.make(T_CHECK_LOOPBACK, 0, {}, [Resubmit(T_LOG_EGRESS)], "default"))
-    return flows
 
 
 def _port_security(port: LocalPort, add: Any) -> None:

@@ -178,8 +178,10 @@ def actions_text(actions: tuple[Action, ...]) -> str:
         elif isinstance(act, Output):
             # OpenFlow never sends a packet back out of its in_port; the logical pipeline
             # already decided (flags.loopback), so clear in_port around the output
+            # (set_field, not load: the switch reports it back as set_field, and
+            # replace-flows must see the installed flow as the same one)
             out.append(
-                "push:NXM_OF_IN_PORT[],load:0xffff->NXM_OF_IN_PORT[],"
+                "push:NXM_OF_IN_PORT[],set_field:ANY->in_port,"
                 f"output:{act.port},pop:NXM_OF_IN_PORT[]"
             )
         elif isinstance(act, PushVlan):
@@ -207,8 +209,14 @@ def actions_text(actions: tuple[Action, ...]) -> str:
     return ",".join(out) or "drop"
 
 
+def flow_cookie(flow: Flow) -> int:
+    """The OpenFlow cookie: the first 32 bits of the logical flow's UUID (0 for physical
+    flows, whose cookie is a description)."""
+    return int(flow.cookie[:8], 16) if _is_hex(flow.cookie[:8]) else 0
+
+
 def flow_text(flow: Flow) -> str:
-    cookie = int(flow.cookie[:8], 16) if _is_hex(flow.cookie[:8]) else 0
+    cookie = flow_cookie(flow)
     return f"cookie={cookie:#x},{match_text(flow)},actions={actions_text(flow.actions)}"
 
 

@@ -1,25 +1,33 @@
-"""The real Open vSwitch datapath: br-int in a running ovs-vswitchd, programmed through
-``ovs-ofctl``.
+"""The real Open vSwitch datapath: br-int in a running ovs-vswitchd.
 
-Flows: the controller's whole desired table is rendered in ovs-ofctl's syntax and applied
-with ``ovs-ofctl --bundle replace-flows``: ovs-ofctl diffs it against what the switch has and
-sends only the differences, in one OpenFlow bundle (atomic). That same command resyncs a
-restarted ovs-vswitchd and leaves traffic alone when a restarted controller wants the flows
-that are already there (no flush). ovs-ofctl is used rather than an OpenFlow library
-because it ships with Open vSwitch and speaks exactly the dialect (NXM fields, bundles)
-that the installed switch understands.
+The backend holds an OpenFlow 1.5 connection to br-int's management socket
+(``<rundir>/br-int.mgmt``), as ovn-controller holds one. Each install diffs the controller's
+desired table against what it installed last and sends only the difference as flow_mods
+(ofwire.py), followed by a barrier; the switch's errors come back by transaction id.
+
+When the switch's state is unknown (the first install, or the connection was made again:
+ovs-vswitchd may have restarted and lost every flow, while the Open_vSwitch database looks
+the same) the whole table goes through ``ovs-ofctl --bundle replace-flows``: ovs-ofctl diffs
+it against what the switch has and sends only the differences in one atomic bundle. So a
+restarted ovs-vswitchd gets its flows back, and a restarted controller that wants the flows
+already there leaves them (and the traffic) alone: no flush. The backend wakes the controller
+when it connects again, so the resync does not wait for the next database change.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import struct
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
+from pyovn.datapath import ofwire
 from pyovn.datapath.flows import Flow, Tunnel
-from pyovn.datapath.openflow import UnsupportedFlow, flow_text
+from pyovn.datapath.openflow import UnsupportedFlow, flow_cookie, flow_text
 from pyovn.ovsdb.client.client import OvsdbClient
 from pyovn.ovsdb.client.txn import Txn
 
@@ -27,6 +35,75 @@ log = logging.getLogger("pyovn.datapath.ovs")
 
 GENEVE_PORT = 6081
 TLV_MAP = "{class=0x102,type=0x80,len=4}->tun_metadata0"
+OF_VERSIONS = (0x01, 0x04, 0x05, 0x06)  # offered: OpenFlow 1.0, 1.3, 1.4, 1.5
+
+
+def ovs_rundir() -> str:
+    return os.environ.get("OVS_RUNDIR") or "/var/run/openvswitch"
+
+
+class SwitchConnection:
+    """One OpenFlow connection to the switch: version negotiation, echo replies, and
+    batches of messages confirmed by a barrier."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.version: int | None = None
+        self._xid = 0x1000
+        self._barriers: dict[int, asyncio.Future[None]] = {}
+        self._errors: dict[int, str] = {}
+        self._hello = asyncio.get_running_loop().create_future()
+
+    def next_xid(self) -> int:
+        self._xid = self._xid + 1 if self._xid < 0xFFFFFFF0 else 0x1000
+        return self._xid
+
+    async def serve(self, on_ready: Callable[[SwitchConnection], None]) -> None:
+        """Say hello, then read until the switch closes the connection."""
+        self.writer.write(ofwire.hello(OF_VERSIONS))
+        await self.writer.drain()
+        buffer = bytearray()
+        try:
+            while True:
+                data = await self.reader.read(65536)
+                if not data:
+                    return
+                buffer += data
+                for version, kind, xid, body in ofwire.split_messages(buffer):
+                    if kind == ofwire.OFPT_HELLO and self.version is None:
+                        self.version = ofwire.negotiated_version(body, version, OF_VERSIONS)
+                        on_ready(self)
+                    elif kind == ofwire.OFPT_ECHO_REQUEST:
+                        self.writer.write(ofwire.echo_reply(version, xid, body))
+                    elif kind == ofwire.OFPT_ERROR:
+                        etype, code = struct.unpack_from("!HH", body) if len(body) >= 4 else (0, 0)
+                        self._errors[xid] = f"OpenFlow error type {etype} code {code}"
+                    elif kind == ofwire.OFPT_BARRIER_REPLY:
+                        fut = self._barriers.pop(xid, None)
+                        if fut is not None and not fut.done():
+                            fut.set_result(None)
+                await self.writer.drain()
+        finally:
+            for fut in self._barriers.values():
+                if not fut.done():
+                    fut.set_exception(ConnectionError("OpenFlow connection closed"))
+            self._barriers.clear()
+
+    async def transact(self, messages: list[bytes], timeout: float = 10.0) -> dict[int, str]:
+        """Send ``messages`` and a barrier; once the switch has processed them all, the
+        errors it returned, by xid."""
+        xid = self.next_xid()
+        fut = asyncio.get_running_loop().create_future()
+        self._barriers[xid] = fut
+        self.writer.write(b"".join(messages) + ofwire.barrier(xid))
+        await self.writer.drain()
+        await asyncio.wait_for(fut, timeout)
+        errors, self._errors = self._errors, {}
+        return errors
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 class OvsBackend:
@@ -49,10 +126,19 @@ class OvsBackend:
         self.ovs = ovs
         self.bridge = bridge
         self.datapath_type = datapath_type
-        self.installed: set[str] = set()
+        self.installed: dict[str, Flow] = {}  # flow text -> flow, as on the switch
         self.n_flows = 0
+        self.n_flow_mods = 0  # flow_mods sent on the OpenFlow connection
+        self.n_full_syncs = 0  # whole-table replace-flows
         self.failed: dict[str, str] = {}
         self._tlv_done = False
+        self._full = True  # the switch's flows are unknown: next install replaces them all
+        self._epoch = 0  # counts resyncs
+        self._by_id: dict[int, tuple[Flow, str]] = {}
+        self.on_resync: Callable[[], None] | None = None  # the controller's wakeup
+        self.n_switch_connects = 0
+        self._conn: SwitchConnection | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ set-up
 
@@ -83,9 +169,49 @@ class OvsBackend:
                 txn.mutate("Open_vSwitch", root.uuid, [("bridges", "insert", [new])])
 
         await self.ovs.transact(build)
+        if self._watch is None:
+            self._watch = asyncio.ensure_future(self._watch_switch())
 
     def close(self) -> None:
-        pass
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+
+    async def _watch_switch(self) -> None:
+        """Keep an OpenFlow connection to br-int; every (re)connection means the switch's
+        flows are unknown (ovs-vswitchd may have restarted): resync."""
+        path = os.path.join(ovs_rundir(), f"{self.bridge}.mgmt")
+
+        def ready(conn: SwitchConnection) -> None:
+            self.n_switch_connects += 1
+            if conn.version == ofwire.OFP15_VERSION:
+                self._conn = conn
+            else:
+                log.warning("%s speaks OpenFlow version %s, not 1.5: using ovs-ofctl only",
+                            path, conn.version)  # fmt: skip
+            if self.n_switch_connects > 1 or self.installed:
+                log.info("connected to %s again: reinstalling flows", path)
+            self.resync_now()
+
+        while True:
+            try:
+                reader, writer = await asyncio.open_unix_connection(path)
+            except OSError:
+                await asyncio.sleep(0.2)
+                continue
+            conn = SwitchConnection(reader, writer)
+            try:
+                await conn.serve(ready)
+                log.info("OpenFlow connection to %s closed", path)
+            except (OSError, ValueError) as exc:
+                log.info("OpenFlow connection to %s: %s", path, exc)
+            finally:
+                if self._conn is conn:
+                    self._conn = None
+                conn.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+            await asyncio.sleep(0.1)
 
     # ------------------------------------------------------------------ ports
 
@@ -172,17 +298,42 @@ class OvsBackend:
     # ------------------------------------------------------------------ flows
 
     async def install(self, flows: list[Flow]) -> tuple[int, int]:
-        lines = set()
+        # text of each flow: the controller's caches hand back the same Flow objects while
+        # nothing changed, so they are found by identity (the cache holds the object, so its
+        # id stays its own); a new object is rendered
+        lines: dict[str, Flow] = {}
+        by_id: dict[int, tuple[Flow, str]] = {}
         for flow in flows:
-            try:
-                lines.add(flow_text(flow))
-            except UnsupportedFlow as exc:
-                self.failed[str(flow)] = str(exc)
-        added = len(lines - self.installed)
-        removed = len(self.installed - lines)
-        if not added and not removed:
+            hit = self._by_id.get(id(flow))
+            if hit is not None and hit[0] is flow:
+                text = hit[1]
+            else:
+                try:
+                    text = flow_text(flow)
+                except UnsupportedFlow as exc:
+                    self.failed[str(flow)] = str(exc)
+                    continue
+            by_id[id(flow)] = (flow, text)
+            lines[text] = flow
+        self._by_id = by_id
+        added = [t for t in lines if t not in self.installed]
+        removed = [t for t in self.installed if t not in lines]
+        if not self._full and not added and not removed:
             return 0, 0
         await self._ofctl_tlv()
+        conn = self._conn
+        if self._full or conn is None:
+            epoch = self._epoch
+            await self._replace_flows(lines)
+            self._full = conn is None or epoch != self._epoch  # reconnected meanwhile: again
+            self.n_full_syncs += 1
+        else:
+            await self._flow_mods(conn, lines, added, removed)
+        self.installed = lines
+        self.n_flows = len(lines)
+        return len(added), len(removed)
+
+    async def _replace_flows(self, lines: dict[str, Flow]) -> None:
         with tempfile.NamedTemporaryFile("w", suffix=".flows", delete=False) as f:
             f.write("\n".join(sorted(lines)) + "\n")
             path = f.name
@@ -190,15 +341,50 @@ class OvsBackend:
             await self._ofctl("--bundle", "replace-flows", self.bridge, path)
         finally:
             os.unlink(path)
-        self.installed = lines
-        self.n_flows = len(lines)
-        return added, removed
+
+    async def _flow_mods(
+        self, conn: SwitchConnection, lines: dict[str, Flow], added: list[str], removed: list[str]
+    ) -> None:
+        """Only the difference, as flow_mods: a flow whose actions changed is replaced by
+        its ADD (same table, priority and match), the others removed by DELETE_STRICT."""
+        replaced = {(lines[t].table, lines[t].priority, lines[t].match) for t in added}
+        messages: list[bytes] = []
+        sent: dict[int, str] = {}
+        for text in removed:
+            flow = self.installed[text]
+            if (flow.table, flow.priority, flow.match) in replaced:
+                continue
+            xid = conn.next_xid()
+            messages.append(ofwire.flow_mod(flow, ofwire.OFPFC_DELETE_STRICT, xid))
+            sent[xid] = text
+        for text in added:
+            flow = lines[text]
+            xid = conn.next_xid()
+            try:
+                messages.append(ofwire.flow_mod(flow, ofwire.OFPFC_ADD, xid, flow_cookie(flow)))
+            except UnsupportedFlow as exc:
+                self.failed[str(flow)] = str(exc)
+                continue
+            sent[xid] = text
+        errors = await conn.transact(messages)
+        self.n_flow_mods += len(messages)
+        for xid, why in errors.items():
+            text = sent.get(xid, f"xid {xid}")
+            if text not in self.failed:
+                log.warning("switch rejected %s: %s", text, why)
+            self.failed[text] = why
 
     async def resync(self) -> None:
-        """Forget what we installed, so the next install re-checks the switch (e.g. after
-        ovs-vswitchd restarted)."""
-        self.installed = set()
+        """Forget what we installed, so the next install replaces the switch's whole table
+        (e.g. after ovs-vswitchd restarted)."""
+        self.resync_now()
+
+    def resync_now(self) -> None:
+        self._epoch += 1
+        self._full = True
         self._tlv_done = False
+        if self.on_resync is not None:
+            self.on_resync()
 
     async def _ofctl_tlv(self) -> None:
         if self._tlv_done:
