@@ -14,7 +14,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("pyovn")
 
@@ -103,3 +105,57 @@ def install_stop_handlers(stop: asyncio.Event) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+
+
+def daemon_main(
+    argv: list[str],
+    args: argparse.Namespace,
+    verb: str,
+    run: Callable[[argparse.Namespace], Awaitable[int | None]],
+    errors: tuple[type[BaseException], ...] = (ConnectionError, OSError),
+) -> int:
+    """The body of every daemon's ``main``: ``--detach`` (the child writes a pidfile,
+    ``VERB.pid`` unless one is named, and counts as started once it exists), logging, and
+    the event loop; an error of the kinds in ``errors`` is logged and gives exit code 1."""
+    if args.detach:
+        ready = Path(args.pidfile or f"{verb}.pid")
+        if ready.exists():
+            ready.unlink()
+        child = argv if args.pidfile is not None else [*argv, f"--pidfile={ready}"]
+        return detach(child, verb, ready)
+    setup_logging(args, verb)
+    try:
+        return asyncio.run(run(args)) or 0
+    except errors as exc:
+        log.error("%s", exc)
+        return 1
+
+
+async def serve_until_stopped(
+    args: argparse.Namespace,
+    verb: str,
+    body: Callable[[asyncio.Event], Awaitable[Any]],
+    register: Callable[[Any, asyncio.Event], None] | None = None,
+) -> None:
+    """Run ``body(stop)`` with the daemon trimmings: SIGTERM/SIGINT set ``stop``, the
+    ``--unixctl`` socket (commands added by ``register``), and the pidfile."""
+    from pyovn import __version__
+    from pyovn.unixctl import UnixctlServer
+
+    stop = asyncio.Event()
+    install_stop_handlers(stop)
+    unixctl = None
+    if getattr(args, "unixctl", None):
+        unixctl = UnixctlServer(args.unixctl, __version__)
+        if register is not None:
+            register(unixctl, stop)
+        await unixctl.start()
+    pidfile = None if args.pidfile is None else (args.pidfile or f"{verb}.pid")
+    if pidfile is not None:
+        write_pidfile(pidfile)
+    try:
+        await body(stop)
+    finally:
+        if unixctl is not None:
+            await unixctl.close()
+        remove_pidfile(pidfile)

@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import sys
-from pathlib import Path
 
 from aiohttp import web
 
@@ -17,10 +16,9 @@ from pyovn.api.nb import NbWriter
 from pyovn.api.ports import PortService
 from pyovn.daemon import (
     add_daemon_options,
-    detach,
+    daemon_main,
     install_stop_handlers,
     remove_pidfile,
-    setup_logging,
     write_pidfile,
 )
 
@@ -87,18 +85,7 @@ def main(argv: list[str]) -> int:
     if args.auth == "token" and not args.token:
         print("pyovn api: --auth=token needs --token or $PYOVN_API_TOKEN", file=sys.stderr)
         return 2
-    if args.detach:  # the child writes a pidfile (api.pid by default): it is ready then
-        ready = Path(args.pidfile or "api.pid")
-        if ready.exists():
-            ready.unlink()
-        child = argv if args.pidfile is not None else [*argv, f"--pidfile={ready}"]
-        return detach(child, "api", ready)
-    setup_logging(args, "api")
-    try:
-        return asyncio.run(run(args))
-    except (ConnectionError, OSError) as exc:
-        log.error("%s", exc)
-        return 1
+    return daemon_main(argv, args, "api", run)
 
 
 def _url(url: str) -> str:

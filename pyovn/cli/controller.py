@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
-from pathlib import Path
 
-from pyovn import __version__
 from pyovn.controller.control import register_commands
 from pyovn.controller.daemon import Controller
 from pyovn.daemon import (
     add_daemon_options,
-    detach,
-    install_stop_handlers,
-    remove_pidfile,
-    setup_logging,
-    write_pidfile,
+    daemon_main,
+    serve_until_stopped,
 )
-from pyovn.unixctl import UnixctlServer
 
 log = logging.getLogger("pyovn.controller")
 
@@ -72,23 +65,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    if args.detach:
-        ready = Path(args.pidfile) if args.pidfile else None
-        if ready is not None and ready.exists():
-            ready.unlink()
-        return detach(argv, "controller", ready)
-    setup_logging(args, "controller")
-    try:
-        asyncio.run(run(args))
-    except (ConnectionError, OSError) as exc:
-        log.error("%s", exc)
-        return 1
-    return 0
+    return daemon_main(argv, args, "controller", run)
 
 
 async def run(args: argparse.Namespace) -> None:
-    stop = asyncio.Event()
-    install_stop_handlers(stop)
     controller = Controller(
         args.ovnsb_db,
         args.ovs_db,
@@ -100,16 +80,9 @@ async def run(args: argparse.Namespace) -> None:
         datapath=args.datapath,
         ovs_datapath_type=args.ovs_datapath_type,
     )
-    unixctl = None
-    if args.unixctl:
-        unixctl = UnixctlServer(args.unixctl, __version__)
-        register_commands(unixctl, controller, stop)
-        await unixctl.start()
-    if args.pidfile is not None:
-        write_pidfile(args.pidfile or "controller.pid")
-    try:
-        await controller.run(stop)
-    finally:
-        if unixctl is not None:
-            await unixctl.close()
-        remove_pidfile(args.pidfile or None)
+    await serve_until_stopped(
+        args,
+        "controller",
+        controller.run,
+        lambda unixctl, stop: register_commands(unixctl, controller, stop),
+    )

@@ -6,16 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
-from pathlib import Path
 
-from pyovn import __version__
 from pyovn.daemon import (
     add_daemon_options,
-    detach,
-    install_stop_handlers,
-    remove_pidfile,
-    setup_logging,
-    write_pidfile,
+    daemon_main,
+    serve_until_stopped,
 )
 from pyovn.northd.daemon import Northd
 from pyovn.unixctl import UnixctlServer
@@ -44,37 +39,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    if args.detach:
-        ready = Path(args.pidfile) if args.pidfile else None
-        if ready is not None and ready.exists():
-            ready.unlink()
-        return detach(argv, "northd", ready)
-    setup_logging(args, "northd")
-    try:
-        asyncio.run(run(args))
-    except ConnectionError as exc:
-        log.error("%s", exc)
-        return 1
-    return 0
+    return daemon_main(argv, args, "northd", run)
 
 
 async def run(args: argparse.Namespace) -> None:
-    stop = asyncio.Event()
-    install_stop_handlers(stop)
     northd = Northd(args.ovnnb_db, args.ovnsb_db)
-    unixctl = None
-    if args.unixctl:
-        unixctl = UnixctlServer(args.unixctl, __version__)
-        register_commands(unixctl, northd, stop)
-        await unixctl.start()
-    if args.pidfile is not None:
-        write_pidfile(args.pidfile or "northd.pid")
-    try:
-        await northd.run(stop)
-    finally:
-        if unixctl is not None:
-            await unixctl.close()
-        remove_pidfile(args.pidfile or None)
+    await serve_until_stopped(
+        args, "northd", northd.run, lambda unixctl, stop: register_commands(unixctl, northd, stop)
+    )
 
 
 def register_commands(unixctl: UnixctlServer, northd: Northd, stop: asyncio.Event) -> None:

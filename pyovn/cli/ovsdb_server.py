@@ -6,15 +6,13 @@ import argparse
 import asyncio
 import logging
 import resource
-from pathlib import Path
 
 from pyovn import __version__
 from pyovn.daemon import (
     add_daemon_options,
-    detach,
+    daemon_main,
     install_stop_handlers,
     remove_pidfile,
-    setup_logging,
     write_pidfile,
 )
 from pyovn.ovsdb.errors import OvsdbError
@@ -69,20 +67,7 @@ def main(argv: list[str]) -> int:
         if remote.startswith("db:"):
             print("pyovn ovsdb-server: --remote=db:... is not supported", flush=True)
             return 2
-    if args.detach:
-        ready = Path(args.pidfile) if args.pidfile else None
-        if ready is not None and ready.exists():
-            ready.unlink()
-        return detach(argv, "ovsdb-server", ready)
-    setup_logging(args, "ovsdb-server")
-    try:
-        return asyncio.run(run(args))
-    except OvsdbError as exc:
-        log.error("%s", exc)
-        return 1
-    except OSError as exc:
-        log.error("%s", exc)
-        return 1
+    return daemon_main(argv, args, "ovsdb-server", run, errors=(OvsdbError, OSError))
 
 
 async def run(args: argparse.Namespace) -> int:
