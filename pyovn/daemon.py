@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -107,6 +108,37 @@ def install_stop_handlers(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
+# Python's default collection thresholds (700, 10, 10) make the cyclic garbage collector scan
+# a daemon's whole heap (a database's rows, northd's replicas and flows: millions of small
+# tuples, dicts and frozensets) again and again: half of the engine and sync time of a
+# 50,000-port northd load, a sixth of an OVSDB server's CPU per small transaction. Collecting
+# less often keeps that to a few percent. (It is process-wide: a daemon's choice.)
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def tune_gc(*, freeze: bool = False) -> None:
+    """Collect less often; with ``freeze``, also move what is alive now (a database just
+    loaded) out of the collector's sight for good: it is never scanned again."""
+    if gc.get_threshold()[0] < GC_THRESHOLDS[0]:
+        gc.set_threshold(*GC_THRESHOLDS)
+    if freeze:
+        gc.collect()
+        gc.freeze()
+
+
+def run_loop(main: Awaitable[Any]) -> Any:
+    """Run ``main`` on uvloop when it is installed (PYOVN_EVENT_LOOP=asyncio keeps the
+    standard loop): it runs the sockets and callbacks of every daemon in C."""
+    if os.environ.get("PYOVN_EVENT_LOOP", "uvloop") == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.run(main)  # type: ignore[arg-type]
+    return asyncio.run(main)  # type: ignore[arg-type]
+
+
 def daemon_main(
     argv: list[str],
     args: argparse.Namespace,
@@ -125,7 +157,7 @@ def daemon_main(
         return detach(child, verb, ready)
     setup_logging(args, verb)
     try:
-        return asyncio.run(run(args)) or 0
+        return run_loop(run(args)) or 0
     except errors as exc:
         log.error("%s", exc)
         return 1

@@ -13,6 +13,7 @@ from pyovn.daemon import (
     daemon_main,
     install_stop_handlers,
     remove_pidfile,
+    tune_gc,
     write_pidfile,
 )
 from pyovn.ovsdb.errors import OvsdbError
@@ -81,6 +82,7 @@ async def run(args: argparse.Namespace) -> int:
         storages.append(storage)
         server.add_database(db, storage)
         log.info("%s: serving database %s (%d tables)", path, db.name, len(db.tables))
+    tune_gc(freeze=True)
     transport = ServerTransport(
         server, max_backlog=args.max_backlog, probe_interval=args.inactivity_probe / 1000.0
     )

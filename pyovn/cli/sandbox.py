@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pyovn.daemon import install_stop_handlers
+from pyovn.daemon import install_stop_handlers, run_loop
 from pyovn.sandbox import Sandbox
 
 
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
     )
     logging.basicConfig(level=level, format="%(asctime)s|%(levelname)s|%(name)s|%(message)s")
     rundir = Path(args.rundir) if args.rundir else Path(tempfile.mkdtemp(prefix="pyovn-sandbox-"))
-    return asyncio.run(_run(rundir, args.chassis, args.demo))
+    return run_loop(_run(rundir, args.chassis, args.demo))
 
 
 async def _run(rundir: Path, n: int, demo: bool) -> int:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from typing import Any
 
+from pyovn.daemon import tune_gc
 from pyovn.northd.graph import NB_TABLES, build_graph
 from pyovn.northd.nodes.northd_data import ExistingKeys
 from pyovn.northd.sync import Dirty, SbIndex, SbSync, flow_row_key
@@ -311,18 +311,6 @@ class Northd:
             changes["hv_cfg_timestamp"] = now_ms
         if changes:
             txn.update("NB_Global", row.uuid, changes)
-
-
-# Python's default collection thresholds (700, 10, 10) make the cyclic garbage collector scan
-# northd's whole heap (millions of small tuples, dicts and frozensets: replicas, ports, flows)
-# again and again while it grows: half of the engine and sync time of a 50,000-port load.
-# Collecting less often keeps that to about a tenth. (It is process-wide: a daemon's choice.)
-GC_THRESHOLDS = (50_000, 20, 20)
-
-
-def tune_gc() -> None:
-    if gc.get_threshold()[0] < GC_THRESHOLDS[0]:
-        gc.set_threshold(*GC_THRESHOLDS)
 
 
 def probe_interval(remotes: str) -> float:
