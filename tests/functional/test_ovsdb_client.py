@@ -7,6 +7,7 @@ test_server_interop_client.py runs them against Debian's ovsdb-server.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,49 @@ def test_client_drops_a_silent_server(tmp_path: Path) -> None:
             assert "after-probe" in switch_names(a)
 
     run(tmp_path, body)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_busy_client_keeps_a_server_that_answered(tmp_path: Path, loop: str) -> None:
+    """The event loop is busy for longer than the probe interval just after the server
+    answered the client's probe: when it runs again the deadline has passed, but the
+    answer is in the socket. The client reads before it judges: the connection stays."""
+
+    async def body(handle: InprocHandle) -> None:
+        assert handle.server is not None
+        running = asyncio.get_running_loop()
+        answered: list[float] = []
+
+        def echo(server: OvsdbServer, session: Any, req: Any) -> Any:
+            if not answered:
+                answered.append(running.time())
+                running.call_soon(time.sleep, 1.0)  # the reply is sent, then the loop stalls
+            return req.params
+
+        handle.server.server._METHODS = {**handle.server.server._METHODS, "echo": echo}  # type: ignore[misc]
+        a = new_client(handle.remote, probe_interval=0.3)
+        async with started(a):
+            while not answered:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            assert a.n_reconnects == 0 and a.synced.is_set()
+            await add_switch(a, "no-reconnect")
+
+    if loop == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        handle = InprocHandle(tmp_path)
+
+        async def main() -> None:
+            await handle.start()
+            try:
+                await asyncio.wait_for(body(handle), 60)
+            finally:
+                await handle.stop()
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main())
+    else:
+        run(tmp_path, body)
 
 
 def test_client_waits_for_a_server_that_starts_late(tmp_path: Path) -> None:
