@@ -8,7 +8,8 @@ import json
 import sys
 from typing import Any
 
-from pyovn.cli.fmt import datum_text, render_csv, render_records, render_table
+from pyovn.cli.ctl.values import datum_text
+from pyovn.cli.fmt import render_csv, render_records, render_table
 from pyovn.ovsdb.client.replica import decode_datum
 from pyovn.ovsdb.client.rpc import RpcConnection, RpcError
 from pyovn.ovsdb.schema import DatabaseSchema, TableSchema
@@ -120,6 +121,16 @@ def _cell(table: TableSchema, column: str, value_js: Any) -> str:
     return datum_text(col.type, decode_datum(col.type, value_js))
 
 
+def _datum_order(datum: Any) -> tuple[Any, ...]:
+    """How OVSDB orders datums: by number of elements, then keys, then values."""
+    if isinstance(datum, dict):
+        keys = sorted(datum)
+        return (len(keys), keys, [datum[k] for k in keys])
+    if isinstance(datum, frozenset):
+        return (len(datum), sorted(datum), [])
+    return (1, [datum], [])
+
+
 def _render(title: str, headings: list[str], rows: list[list[str]], fmt: str) -> str:
     if fmt == "csv":
         return title + "\n" + render_csv(headings, rows)
@@ -145,8 +156,15 @@ async def _dump(rpc: RpcConnection, schema: DatabaseSchema, rest: list[str], fmt
     out = []
     for t, result in zip(tables, results, strict=True):
         table = schema.tables[t]
-        cols = _columns(table, wanted)
-        rows = sorted([_cell(table, c, row[c]) for c in cols] for row in result["rows"])
+        # as ovsdb-client: columns by name, rows by value (column by column)
+        cols = sorted(_columns(table, wanted))
+        data = [
+            [decode_datum(table.all_columns[c].type, row[c]) for c in cols]
+            for row in result["rows"]
+        ]
+        data.sort(key=lambda values: [_datum_order(v) for v in values])
+        types = [table.all_columns[c].type for c in cols]
+        rows = [[datum_text(ct, v) for ct, v in zip(types, r, strict=True)] for r in data]
         out.append(_render(f"{t} table", cols, rows, fmt))
     print("\n".join(out), end="")
     return 0

@@ -428,3 +428,48 @@ def test_pyovn_ovsdb_client_against_real_server(tmp_path: Path) -> None:
             txn = [NB, {"op": "insert", "table": "Logical_Switch", "row": {"name": "live"}}]
             run("ovsdb-client", "transact", remote, json.dumps(txn))
             read_until(mon, "live")
+
+
+@needs("ovsdb-server", "ovsdb-tool", "ovsdb-client")
+def test_pyovn_ovsdb_client_dump_matches_ovsdb_client(tmp_path: Path) -> None:
+    """Values print as Open vSwitch's ovsdb-client prints them: bare and quoted strings,
+    sets, maps, integers, booleans and optional columns."""
+    rows = [
+        {
+            "name": "sw-1.a_b",
+            "external_ids": ["map", [["k", "v w"], ["true", "1"], ["a=b", ""]]],
+            "other_config": ["map", [["mcast_snoop", "true"]]],
+            "ports": ["named-uuid", "p1"],
+        },
+        {"name": "with space \u00e9", "external_ids": ["map", []]},
+        {"name": "true"},
+        {"name": "123abc"},
+    ]
+    ops: list[Any] = [{"op": "insert", "table": "Logical_Switch", "row": r} for r in rows]
+    ops.append(
+        {
+            "op": "insert",
+            "table": "Logical_Switch_Port",
+            "uuid-name": "p1",
+            "row": {
+                "name": "p1",
+                "addresses": ["set", ["00:00:00:00:00:01 10.0.0.1", "router"]],
+                "tag_request": 7,
+                "enabled": False,
+                "port_security": ["set", []],
+            },
+        }
+    )
+    with real_server(tmp_path, "nb") as server:
+        remote = server.remote
+        (first, *_) = json.loads(run("ovsdb-client", "transact", remote, json.dumps([NB, *ops])))
+        assert "uuid" in first
+        for table, cols in (
+            ("Logical_Switch", ["name", "external_ids", "other_config"]),
+            ("Logical_Switch_Port", ["name", "addresses", "tag_request", "enabled", "tag"]),
+            ("Logical_Switch_Port", []),
+        ):
+            want = run("ovsdb-client", "dump", remote, NB, table, *cols)
+            got = run_pyovn_client("dump", remote, NB, table, *cols)
+            assert "p1" in want if table == "Logical_Switch_Port" else "sw-1.a_b" in want
+            assert got == want, f"{got}\n---- ovsdb-client:\n{want}"
