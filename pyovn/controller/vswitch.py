@@ -15,9 +15,13 @@ def _ensure_bridge(client: OvsdbClient, txn: Txn, bridge: str) -> Any:
     row = client.find_one("Bridge", name=bridge)
     if row is not None:
         return row.uuid
+    # another client may be creating them too: then this commit fails with "try again"
+    # and is rebuilt from the replica, which by then holds the other client's rows
+    txn.verify_absent("Bridge", [["name", "==", bridge]])
     ovs = next(iter(client.rows("Open_vSwitch").values()), None)
     br = txn.insert("Bridge", {"name": bridge, "fail_mode": "secure"})
     if ovs is None:
+        txn.verify_absent("Open_vSwitch", [])
         txn.insert("Open_vSwitch", {"bridges": [br]})
     else:
         txn.mutate("Open_vSwitch", ovs.uuid, [("bridges", "insert", [br])])
@@ -36,6 +40,7 @@ async def add_vif(
     def build(txn: Txn) -> None:
         if client.find_one("Interface", name=name) is not None:
             raise ValueError(f"interface {name} already exists")
+        txn.verify_absent("Interface", [["name", "==", name]])
         br = _ensure_bridge(client, txn, bridge)
         ids = {"iface-id": iface_id, **(external_ids or {})}
         iface = txn.insert("Interface", {"name": name, "external_ids": ids})
