@@ -262,7 +262,7 @@ def datum_from_json(
     result = frozenset(atoms)
     if len(result) != len(atoms):
         raise OvsdbError("ovsdb error", "set contains duplicate")
-    if check_size:
+    if check_size or (ctype.is_scalar and len(result) != 1):  # a scalar has one atom
         _check_size(ctype, len(result), js)
     if ctype.is_scalar:
         return atoms[0]

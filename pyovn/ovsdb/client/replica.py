@@ -10,7 +10,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pyovn.ovsdb.data import Datum, datum_from_json, default_datum
+from pyovn.ovsdb.data import Datum, default_datum
+from pyovn.ovsdb.readers import datum_reader
 from pyovn.ovsdb.schema import DatabaseSchema, TableSchema
 from pyovn.ovsdb.types import Type, Uuid
 
@@ -70,7 +71,7 @@ class RowEvent:
 
 def decode_datum(ctype: Type, js: Any) -> Datum:
     """Server JSON -> datum, trusting the server (sizes are not checked)."""
-    return datum_from_json(ctype, js, None, check_size=False)
+    return datum_reader(ctype, False)(js)
 
 
 class Replica:

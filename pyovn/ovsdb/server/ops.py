@@ -15,6 +15,7 @@ from pyovn.ovsdb.data import ZERO_UUID, datum_from_json, datum_to_json, new_uuid
 from pyovn.ovsdb.errors import OvsdbError, constraint_violation, syntax_error
 from pyovn.ovsdb.jsonio import dumps
 from pyovn.ovsdb.mutation import apply_mutation, parse_mutation
+from pyovn.ovsdb.readers import row_reader
 from pyovn.ovsdb.schema import UUID_TYPE, TableSchema
 from pyovn.ovsdb.server.db import Commit, Database, RowData
 from pyovn.ovsdb.server.txn import Transaction
@@ -160,7 +161,11 @@ def _parse_row(
             )
         if name.startswith("_"):
             continue
-        out[name] = datum_from_json(column.type, value_js, ctx.txn.symtab)
+        reader = row_reader(column.type)
+        if reader is None:
+            out[name] = datum_from_json(column.type, value_js, ctx.txn.symtab)
+        else:
+            out[name] = reader(value_js)
     return out
 
 
