@@ -18,6 +18,7 @@ from pyovn.ovsdb.server.db import Commit, Database, Row, RowChange, RowData, Tab
 from pyovn.ovsdb.types import Uuid
 
 RefKey = tuple[str, Uuid]
+_UNLIMITED = float("inf")
 
 
 class TxnRow:
@@ -243,7 +244,8 @@ class Transaction:
                 if trow.new is None:
                     continue
                 for col in table.weak_cols:
-                    self._strip_weak(table, trow, col)
+                    if trow.new[col]:  # an empty set or map refers to nothing
+                        self._strip_weak(table, trow, col)
 
     def _strip_weak(self, table: Table, trow: TxnRow, col: str) -> None:
         assert trow.new is not None
@@ -325,7 +327,7 @@ class Transaction:
         for tname, rows in self.changes.items():
             table = self.db.tables[tname]
             limit = table.schema.max_rows
-            if limit == float("inf"):
+            if limit == _UNLIMITED:
                 continue
             n = len(table.rows)
             for trow in rows.values():
@@ -418,7 +420,7 @@ def _account(
     for col in table.strong_cols:
         odat = None if old is None else old[col]
         ndat = None if new is None else new[col]
-        if odat is ndat:
+        if odat is ndat or (not odat and not ndat):  # unchanged, or no references either way
             continue
         ctype = columns[col].type
         if ctype.value is None and not ctype.is_scalar:
