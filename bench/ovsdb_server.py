@@ -125,9 +125,14 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process has used so far."""
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """(user, system) CPU time the server process has used so far."""
         with open(f"/proc/{self.proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -435,11 +440,15 @@ def main() -> None:
         """fn returns (rate, transactions); the server's CPU per transaction is kept too."""
 
         def run(server: Server) -> float:
-            before = server.cpu_seconds()
+            user0, sys0 = server.cpu_split()
             rate, n = fn(server)
-            cpu = (server.cpu_seconds() - before) / n
+            user1, sys1 = server.cpu_split()
+            cpu = (user1 - user0 + sys1 - sys0) / n * 1e6
             key = f"{name}: server CPU/txn (us)"
-            figures[server.kind][key] = min(figures[server.kind].get(key, cpu * 1e6), cpu * 1e6)
+            mine = figures[server.kind]
+            if cpu <= mine.get(key, cpu):  # the best run, and its user/system split
+                mine[key] = cpu
+                mine[f"{name}: of which user (us)"] = (user1 - user0) / n * 1e6
             return rate
 
         return run
@@ -467,12 +476,14 @@ def main() -> None:
             figures[kind]["sequential p50 (ms)"] = min(p50[kind])
         report("sequential p50 (ms)", figures, False)
         report("sequential: server CPU/txn (us)", figures, False)
+        report("sequential: of which user (us)", figures, False)
         measure(
             "10 clients (txn/s)",
             with_cpu("10 clients", lambda s: (concurrent(s, args.n), args.n + 10)),
             True,
         )
         report("10 clients: server CPU/txn (us)", figures, False)
+        report("10 clients: of which user (us)", figures, False)
 
         # ---- a database of 10,000 ports: memory, snapshot, fan-out
         (workdir / "ports").mkdir()
