@@ -114,7 +114,7 @@ class ApiProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "pyovn.cli.main", "api", f"--ovnnb-db={self.nb_remote}",
                 f"--database-url=sqlite:///{self.rundir / 'api.db'}",
-                f"--listen=127.0.0.1:{self.port}", "--sync-interval=0",
+                f"--listen=127.0.0.1:{self.port}", "--sync-interval=0", "-v",
                 stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=self.code or None,
             )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -134,6 +134,13 @@ class ApiProcess:
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
+
+    def nb_transactions(self) -> int | None:
+        """How many NB transactions carried the API's writes (from its log at exit; None
+        from an API that does not log it)."""
+        path = self.rundir / "api.stderr"
+        found = re.findall(r"NB: \d+ writes in (\d+) transactions", path.read_text())
+        return int(found[-1]) if found else None
 
 
 def cpu_seconds(pid: int | None = None) -> float:
@@ -292,7 +299,11 @@ async def bench_api(
         finally:
             await api.stop()
             await sandbox.stop()
-    return {"create_s": created, "plug_s": plugged, "active_s": active, **_cpu(cpu)}
+    out = {"create_s": created, "plug_s": plugged, "active_s": active, **_cpu(cpu)}
+    txns = api.nb_transactions()
+    if txns is not None:
+        out["nb_txns"] = txns
+    return out
 
 
 def _cpu(used: dict[str, float]) -> dict[str, float]:
@@ -372,7 +383,10 @@ async def bench_direct(n: int, clients: int, workdir: Path) -> dict[str, float]:
     finally:
         await nb.close()
         await sandbox.stop()
-    return {"create_s": created, "plug_s": plugged, "active_s": active, **_cpu(cpu)}
+    return {
+        "create_s": created, "plug_s": plugged, "active_s": active, **_cpu(cpu),
+        "nb_txns": n + 1,  # the switch, then a transaction per port
+    }  # fmt: skip
 
 
 # ---------------------------------------------------------------------- ovn-nbctl
@@ -454,8 +468,10 @@ def print_row(name: str, n: int, r: dict[str, float]) -> None:
         f"{r[k] * 1000 / n:.1f}" if k in r else "-"
         for k in ("cpu_client", "cpu_sandbox", "cpu_api")
     )
+    txns = f"{r['nb_txns']:.0f}" if "nb_txns" in r else "-"
     print(
-        f"{name:<14} {r['create_s']:>7.2f} s {n / r['create_s']:>8.0f} {plug:>10} {act:>11}   {cpu}"
+        f"{name:<14} {r['create_s']:>7.2f} s {n / r['create_s']:>8.0f} {plug:>10} {act:>11}"
+        f"   {cpu:<15} {txns:>8}"
     )
 
 
@@ -495,7 +511,7 @@ def main() -> int:
     )
     print(
         f"{'path':<14} {'create':>9} {'ports/s':>8} {'plug VIFs':>10} {'all ACTIVE':>11}   "
-        "CPU ms/port while creating: client, sandbox, api"
+        "CPU ms/port: client, sandbox, api (while creating); NB transactions"
     )
     workdir = Path(tempfile.mkdtemp(prefix="pyovn-bench-api-"))
     try:
@@ -520,7 +536,7 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     if args.repeat > 1:
         for name, results in runs.items():
-            med = {k: median([r[k] for r in results]) for k in results[0]}
+            med = {k: median([r[k] for r in results if k in r]) for k in results[0]}
             print_row(f"{name} median", n, med)
     if runs.get("api") and runs.get("direct"):
         a_create = median([r["create_s"] for r in runs["api"]])

@@ -7,6 +7,7 @@ conflict.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
 from collections.abc import Iterator
@@ -71,12 +72,9 @@ def in_pools(address: str, pools: list[dict[str, str]]) -> bool:
 def candidates(pools: list[dict[str, str]], start_at: int | None) -> Iterator[str]:
     """Every address of the pools, in order, as the API stores them; with ``start_at`` the
     ones from that address on first, then the ones below it (a cursor that wraps round)."""
-    ranges = sorted(
-        (int(ipaddress.ip_address(p["start"])), int(ipaddress.ip_address(p["end"]))) for p in pools
-    )
+    ranges, kind = _ranges(tuple((p["start"], p["end"]) for p in pools))
     if not ranges:
         return
-    kind = ipaddress.ip_address(pools[0]["start"]).__class__
     if start_at is None:
         start_at = ranges[0][0]
     for lo, hi in ranges:  # from the cursor to the end
@@ -85,3 +83,16 @@ def candidates(pools: list[dict[str, str]], start_at: int | None) -> Iterator[st
     for lo, hi in ranges:  # then what lies below it
         for value in range(lo, min(hi, start_at - 1) + 1):
             yield str(kind(value))
+
+
+@functools.lru_cache(maxsize=256)
+def _ranges(
+    pools: tuple[tuple[str, str], ...],
+) -> tuple[list[tuple[int, int]], type[ipaddress.IPv4Address | ipaddress.IPv6Address]]:
+    """The pools as sorted (first, last) integers, and their address class (parsed once
+    per distinct set of pools: every port create asks)."""
+    ranges = sorted(
+        (int(ipaddress.ip_address(start)), int(ipaddress.ip_address(end))) for start, end in pools
+    )
+    kind = ipaddress.ip_address(pools[0][0]).__class__ if pools else ipaddress.IPv4Address
+    return ranges, kind

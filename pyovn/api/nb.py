@@ -91,7 +91,9 @@ class NbWriter:
         for table in NB_TABLES:
             self.client.watch(table)
         self.status_listeners: list[Callable[[str, bool], None]] = []
-        self._lsp_names: dict[str, Any] = {}  # Logical_Switch_Port name -> uuid
+        # name -> uuid of the rows the writes look up by name (kept from replica events,
+        # which include the initial rows): a scan of the table per write costs O(n)
+        self._names: dict[str, dict[str, Any]] = {"Logical_Switch": {}, "Logical_Switch_Port": {}}
         self._pending: list[tuple[Callable[[Txn], None], asyncio.Future[None]]] = []
         self._committer: asyncio.Task[None] | None = None
         # group commit: how many writes the API has on their way here (requests still in
@@ -99,6 +101,8 @@ class NbWriter:
         self.expected: Callable[[], int] = lambda: 0
         self.linger = 0.01
         self._arrived = asyncio.Event()
+        self.n_writes = 0  # writes committed, and the NB transactions that carried them
+        self.n_transactions = 0
         self.client.add_listener(self._on_events)
 
     async def start(self) -> None:
@@ -145,6 +149,8 @@ class NbWriter:
 
             try:
                 await self.client.transact(build_all)
+                self.n_transactions += 1
+                self.n_writes += len(batch)
             except Exception as exc:
                 if len(batch) == 1:
                     _settle(batch[0][1], exc)
@@ -155,12 +161,15 @@ class NbWriter:
                     except Exception as one:
                         _settle(done, one)
                     else:
+                        self.n_transactions += 1
+                        self.n_writes += 1
                         _settle(done, None)
                 continue
             for _build, done in batch:
                 _settle(done, None)
 
     async def close(self) -> None:
+        log.info("NB: %d writes in %d transactions", self.n_writes, self.n_transactions)
         if self._committer is not None:
             self._committer.cancel()
         for _build, done in self._pending:
@@ -170,17 +179,20 @@ class NbWriter:
 
     def _on_events(self, events: list[RowEvent]) -> None:
         for ev in events:
-            if ev.table != "Logical_Switch_Port":
+            names = self._names.get(ev.table)
+            if names is None:
                 continue
             renamed = ev.old is not None and (ev.new is None or ev.new["name"] != ev.old["name"])
-            if renamed and self._lsp_names.get(ev.old["name"]) == ev.uuid:
-                del self._lsp_names[ev.old["name"]]
-                other = self.client.find_one("Logical_Switch_Port", name=ev.old["name"])
+            if renamed and names.get(ev.old["name"]) == ev.uuid:
+                del names[ev.old["name"]]
+                other = self.client.find_one(ev.table, name=ev.old["name"])
                 if other is not None and other.uuid != ev.uuid:  # a namesake is left
-                    self._lsp_names[ev.old["name"]] = other.uuid
+                    names[ev.old["name"]] = other.uuid
             if ev.new is None:
                 continue
-            self._lsp_names[ev.new["name"]] = ev.uuid
+            names[ev.new["name"]] = ev.uuid
+            if ev.table != "Logical_Switch_Port":
+                continue
             up = ev.new.one("up") is True
             if ev.old is None or (ev.old.one("up") is True) != up:
                 for listener in self.status_listeners:
@@ -188,13 +200,15 @@ class NbWriter:
 
     # ------------------------------------------------------------------ lookups
 
+    def _by_name(self, table: str, name: str) -> RowView | None:
+        uuid = self._names[table].get(name)
+        return None if uuid is None else self.client.get(table, uuid)
+
     def ls(self, network_id: str) -> RowView | None:
-        return self.client.find_one("Logical_Switch", name=translate.ls_name(network_id))
+        return self._by_name("Logical_Switch", translate.ls_name(network_id))
 
     def lsp(self, port_id: str) -> RowView | None:
-        # the index follows every replica change (the initial rows arrive as events too)
-        uuid = self._lsp_names.get(port_id)
-        return None if uuid is None else self.client.get("Logical_Switch_Port", uuid)
+        return self._by_name("Logical_Switch_Port", port_id)
 
     def ports_up(self) -> dict[str, bool]:
         """Logical_Switch_Port name -> up, for every port in NB."""

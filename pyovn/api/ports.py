@@ -13,16 +13,36 @@ import ipaddress
 import logging
 import random
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from pyovn.api import ipam
+from pyovn.api.batch import WriteBatcher, with_retries
 from pyovn.api.errors import BadRequest, Conflict, NotFound
 from pyovn.api.models import IPAllocation, Network, Port, Subnet
+from pyovn.api.port_rows import (
+    IP_BATCHES,
+    IP_KEYS,
+    PORT_KEYS,
+    Q_CHILDREN,
+    Q_INSERT_IP,
+    Q_INSERT_PORT,
+    Q_IP_OWNER,
+    Q_IPS_TAKEN,
+    Q_MAC,
+    Q_NETWORK,
+    Q_PORT_PARENT,
+    Q_SUBNETS,
+    Q_TAGS,
+    NewAllocation,
+    NewPort,
+    SubnetRow,
+)
+from pyovn.api.rawsql import CursorDb, Db, RawSql, SessionDb, json_value
 from pyovn.api.service import MAX_RETRIES, PORT_FIELDS, NeutronService, _noop, _now
 from pyovn.api.validate import (
     MAX_TAG,
@@ -36,27 +56,7 @@ from pyovn.api.validate import (
 )
 
 log = logging.getLogger("pyovn.api")
-_PORT_COLUMNS = list(Port.__table__.columns)
-
-
-# the statements of a port create, built once (building one costs more than running it)
-_Q_NETWORK = select(Network.id, Network.port_security_enabled).where(
-    Network.id == bindparam("network_id")
-)
-_Q_SUBNETS = (
-    select(Subnet.id, Subnet.cidr, Subnet.ip_version, Subnet.gateway_ip, Subnet.allocation_pools)
-    .where(Subnet.network_id == bindparam("network_id"))
-    .order_by(Subnet.created_at)
-)
-_Q_MAC = select(Port.id).where(
-    Port.network_id == bindparam("network_id"), Port.mac_address == bindparam("mac")
-)
-_Q_IPS_TAKEN = select(IPAllocation.ip_address).where(
-    IPAllocation.subnet_id == bindparam("subnet_id"),
-    IPAllocation.ip_address.in_(bindparam("addresses", expanding=True)),
-)
-_Q_INSERT_PORT = insert(Port)
-_Q_INSERT_IP = insert(IPAllocation)
+_T = TypeVar("_T")
 
 
 def _core(s: Session) -> Any:
@@ -71,6 +71,18 @@ class PortService(NeutronService):
         self._statuses: dict[str, bool] = {}  # port id -> up, waiting to be written
         self._ip_cursor: dict[str, int] = {}  # subnet id -> where to look for a free address
         self._status_writer: asyncio.Task[None] | None = None
+        # ports this process created (DOWN in SQL) whose first NB event has not come yet:
+        # that event (the new row, not up) needs no status write
+        self._created_down: set[str] = set()
+        bind = getattr(self.sessions, "kw", {}).get("bind")
+        if bind is None:
+            raise ValueError("PortService needs a sessionmaker bound to an engine")
+        self._raw = RawSql(bind)
+        self._batcher: WriteBatcher | None = None
+        if self._writer is not None:  # SQLite: creates share the writer's transactions
+            self._batcher = WriteBatcher(self._raw, self._writer)
+            self._batcher.after_commit = lambda: self._crash_point("port")
+            self._batcher.on_failure = self._ip_cursor.clear
 
     def list_ports(self) -> list[dict[str, Any]]:
         with self.sessions() as s:
@@ -90,27 +102,43 @@ class PortService(NeutronService):
         requested_mac = check_mac(body["mac_address"]) if "mac_address" in body else None
         requested_ips = self._requested_ips(body)
 
-        def write() -> tuple[dict[str, Any], dict[str, str]]:
-            last_error: Exception | None = None
-            for _attempt in range(MAX_RETRIES):
-                try:
-                    out = self._create_port_sql(
-                        body, project, network_id, profile, parent, tag, requested_mac,
-                        requested_ips,
-                    )  # fmt: skip
-                    break
-                except IntegrityError as exc:  # lost a race for an address, a MAC or a tag
-                    last_error = exc
-                    self._ip_cursor.clear()  # look from the start again
-                    continue
-            else:
-                raise Conflict(f"Could not allocate a unique address or tag: {last_error}")
-            self._crash_point("port")
-            return out
+        def create(db: CursorDb) -> tuple[dict[str, Any], dict[str, str]]:
+            return self._create_port_sql(
+                db, body, project, network_id, profile, parent, tag, requested_mac,
+                requested_ips,
+            )  # fmt: skip
 
-        out, cidrs = await self._sql(write)
+        out, cidrs = await self._write_port(create)
+        self._created_down.add(out["id"])
         await self._nb_port(out, cidrs)
         return out
+
+    async def _write_port(self, job: Callable[[CursorDb], _T]) -> _T:
+        """``job`` in a transaction of its own, retried when it loses a race for an
+        address, a MAC or a tag; with SQLite in the writer thread's next transaction,
+        shared with the other writes waiting for it (batch.py), in a savepoint."""
+        races = (IntegrityError, self._raw.integrity_error)
+
+        def lost_race() -> None:
+            self._ip_cursor.clear()  # look from the start again
+
+        if self._batcher is None:
+
+            def alone() -> _T:
+                out = with_retries(self._raw.transaction, job, races, MAX_RETRIES, lost_race)
+                self._crash_point("port")
+                return out
+
+            return await self._sql(alone)
+        batcher = self._batcher
+
+        def in_batch(db: CursorDb) -> _T:
+            return with_retries(db.savepoint, job, races, MAX_RETRIES, lost_race)
+
+        async def batched() -> _T:
+            return await batcher.run(in_batch)
+
+        return await self._counted(batched())
 
     def _requested_ips(self, body: dict[str, Any]) -> list[dict[str, str]] | None:
         if "fixed_ips" not in body:
@@ -135,6 +163,7 @@ class PortService(NeutronService):
 
     def _create_port_sql(
         self,
+        db: CursorDb,
         body: dict[str, Any],
         project: str,
         network_id: str,
@@ -144,110 +173,104 @@ class PortService(NeutronService):
         mac: str | None,
         ips: list[dict[str, str]] | None,
     ) -> tuple[dict[str, Any], dict[str, str]]:
-        """Insert the port (and its addresses) in one transaction: its dict and the cidrs
-        of its network's subnets. The hot path of the API, so the rows are read and
-        written with plain statements; the Port object is only built to render the dict."""
+        """Insert the port (and its addresses) with ``db``: its dict and the cidrs of its
+        network's subnets. The hot path of the API: prepared statements on the driver's
+        cursor (rawsql), no ORM objects."""
         now = _now()
-        with self.sessions() as s, s.begin():
-            net = _core(s).execute(_Q_NETWORK, {"network_id": network_id}).first()
-            if net is None:
-                raise NotFound("network", network_id)
-            subnets = _core(s).execute(_Q_SUBNETS, {"network_id": network_id}).all()
-            port = Port(
-                id=str(uuid.uuid4()),
-                network_id=network_id,
-                project_id=project_of(body, project),
-                name=check_str(body, "name", ""),
-                description=check_str(body, "description", ""),
-                mac_address=mac or self._new_mac(s, network_id),
-                admin_state_up=check_bool(body, "admin_state_up", True),
-                device_id=check_str(body, "device_id", ""),
-                device_owner=check_str(body, "device_owner", ""),
-                host_id=check_str(body, "binding:host_id", ""),
-                port_security_enabled=check_bool(
-                    body, "port_security_enabled", net.port_security_enabled
-                ),
-                security_groups=check_list(body, "security_groups", str),
-                status="DOWN",
-                created_at=now,
-                updated_at=now,
-                revision_number=1,
-                fixed_ips=[],
-            )
-            if mac is not None:
-                self._check_mac_free(s, network_id, mac)
-            self._set_parent(s, port, profile, parent, tag)
-            self._allocate(s, network_id, subnets, port, ips)
-            _core(s).execute(_Q_INSERT_PORT, {c.key: getattr(port, c.key) for c in _PORT_COLUMNS})
-            if port.fixed_ips:
-                rows = [
-                    {
-                        "port_id": a.port_id,
-                        "subnet_id": a.subnet_id,
-                        "network_id": a.network_id,
-                        "ip_address": a.ip_address,
-                    }
-                    for a in port.fixed_ips
-                ]
-                _core(s).execute(_Q_INSERT_IP, rows)
-            return self.port_dict(port), {sub.id: sub.cidr for sub in subnets}
+        net = db.first(Q_NETWORK, {"network_id": network_id})
+        if net is None:
+            raise NotFound("network", network_id)
+        subnets = [
+            SubnetRow(r[0], r[1], r[2], r[3], json_value(r[4]))
+            for r in db.rows(Q_SUBNETS, {"network_id": network_id})
+        ]
+        port = NewPort(
+            id=str(uuid.uuid4()),
+            network_id=network_id,
+            project_id=project_of(body, project),
+            name=check_str(body, "name", ""),
+            description=check_str(body, "description", ""),
+            # a generated MAC is not looked up: the (network, MAC) unique constraint
+            # catches the rare repeat and the create is retried with another
+            mac_address=mac or self._random_mac(),
+            admin_state_up=check_bool(body, "admin_state_up", True),
+            device_id=check_str(body, "device_id", ""),
+            device_owner=check_str(body, "device_owner", ""),
+            host_id=check_str(body, "binding:host_id", ""),
+            port_security_enabled=check_bool(body, "port_security_enabled", bool(net[1])),
+            security_groups=check_list(body, "security_groups", str),
+            status="DOWN",
+            created_at=now,
+            updated_at=now,
+        )
+        if mac is not None:
+            self._check_mac_free(db, network_id, mac)
+        self._set_parent(db, port, profile, parent, tag, new=True)
+        self._allocate(db, network_id, subnets, port, ips, NewAllocation)
+        db.insert(Q_INSERT_PORT, [port.row()], PORT_KEYS)
+        if port.fixed_ips:
+            rows = [
+                {
+                    "port_id": a.port_id,
+                    "subnet_id": a.subnet_id,
+                    "network_id": a.network_id,
+                    "ip_address": a.ip_address,
+                }
+                for a in port.fixed_ips
+            ]
+            db.insert(Q_INSERT_IP, rows, IP_KEYS)
+        return self.port_dict(port), {sub.id: sub.cidr for sub in subnets}
 
-    def _check_mac_free(self, s: Session, network_id: str, mac: str) -> None:
-        if _core(s).scalars(_Q_MAC, {"network_id": network_id, "mac": mac}).first():
+    def _check_mac_free(self, db: Db, network_id: str, mac: str) -> None:
+        if db.first(Q_MAC, {"network_id": network_id, "mac": mac}) is not None:
             raise Conflict(
                 f"Unable to complete operation for network {network_id}. The "
                 f"mac address {mac} is in use.",
                 "MacAddressInUse",
             )
 
-    def _new_mac(self, s: Session, network_id: str) -> str:
-        """A random MAC with the base's first three octets, not in use on the network (one
-        index lookup per try; a concurrent create taking it too fails on the unique
-        constraint, and the create is retried)."""
+    def _random_mac(self) -> str:
+        """A random MAC with the base's first three octets."""
         base = self.mac_base
-        for _ in range(1000):
-            octets = [b if i < 3 else random.randrange(256) for i, b in enumerate(base)]
-            mac = ":".join(f"{o:02x}" for o in octets)
-            taken = _core(s).scalars(_Q_MAC, {"network_id": network_id, "mac": mac}).first()
-            if taken is None:
-                return mac
-        raise Conflict("Could not generate a unique MAC address", "MacAddressGenerationFailure")
+        octets = [*base[:3], random.randrange(256), random.randrange(256), random.randrange(256)]
+        return ":".join(f"{o:02x}" for o in octets)
 
     def _set_parent(
         self,
-        s: Session,
-        port: Port,
+        db: Db,
+        port: Port | NewPort,
         profile: dict[str, Any],
         parent: str | None,
         tag: int | str | None,
+        new: bool = False,
     ) -> None:
+        """Make ``port`` a container of ``parent`` with ``tag`` (or none's); ``new``: the
+        port is being created (so it has no containers of its own)."""
         if parent is None:
             port.parent_id, port.tag = None, None
             port.profile = profile
             return
-        vm = s.get(Port, parent)
+        vm = db.first(Q_PORT_PARENT, {"port_id": parent})
         if vm is None:
             raise BadRequest(
                 f"Invalid input for binding:profile. Reason: parent_name {parent} "
                 "is not an existing port."
             )
-        if vm.parent_id is not None:
+        if vm[1] is not None:
             raise BadRequest(
                 f"Invalid input for binding:profile. Reason: parent_name {parent} "
                 "is itself a container port; containers cannot be nested."
             )
-        if vm.id == port.id:
+        if vm[0] == port.id:
             raise BadRequest(
                 "Invalid input for binding:profile. Reason: a port cannot be its own parent."
             )
-        if _core(s).scalars(select(Port.id).where(Port.parent_id == port.id)).first() is not None:
+        if not new and db.first(Q_CHILDREN, {"port_id": port.id}) is not None:
             raise BadRequest(
                 f"Invalid input for binding:profile. Reason: port {port.id} has container "
                 "ports of its own; containers cannot be nested."
             )
-        used = set(
-            _core(s).scalars(select(Port.tag).where(Port.parent_id == parent, Port.id != port.id))
-        )
+        used = set(db.scalars(Q_TAGS, {"parent_id": parent, "port_id": port.id}))
         if tag == "auto":
             chosen = next((t for t in range(1, MAX_TAG + 1) if t not in used), None)
             if chosen is None:
@@ -267,14 +290,15 @@ class PortService(NeutronService):
 
     def _allocate(
         self,
-        s: Session,
+        db: Db,
         network_id: str,
         subnets: Sequence[Any],
-        port: Port,
+        port: Port | NewPort,
         requested: list[dict[str, str]] | None,
+        allocation: Callable[..., Any] = IPAllocation,
     ) -> None:
-        """Add the port's addresses to ``port.fixed_ips`` (``subnets``: its network's, as
-        rows or Subnet objects)."""
+        """Add the port's addresses to ``port.fixed_ips`` as ``allocation`` objects
+        (``subnets``: its network's, as SubnetRows or Subnet objects)."""
         wanted: list[tuple[Any, str | None]] = []
         if requested is None:
             seen_versions: set[int] = set()
@@ -311,17 +335,17 @@ class PortService(NeutronService):
         for sub, address in wanted:
             if address is not None:
                 address = str(ipaddress.ip_address(address))
-                self._check_requested_ip(s, network_id, sub, port, address)
+                self._check_requested_ip(db, network_id, sub, port, address)
             else:
-                address = self._next_free_ip(s, sub, port)
+                address = self._next_free_ip(db, sub, port)
             port.fixed_ips.append(
-                IPAllocation(
+                allocation(
                     port_id=port.id, subnet_id=sub.id, network_id=network_id, ip_address=address
                 )
             )
 
     def _check_requested_ip(
-        self, s: Session, network_id: str, sub: Any, port: Port, address: str
+        self, db: Db, network_id: str, sub: Any, port: Port | NewPort, address: str
     ) -> None:
         cidr = ipaddress.ip_network(sub.cidr)
         ip = ipaddress.ip_address(address)
@@ -330,17 +354,9 @@ class PortService(NeutronService):
                 f"Invalid input for fixed_ips. Reason: {address} is not a valid IP for "
                 f"subnet {sub.id} ({sub.cidr})."
             )
-        owner = (
-            _core(s)
-            .scalars(
-                select(IPAllocation.port_id).where(
-                    IPAllocation.subnet_id == sub.id, IPAllocation.ip_address == address
-                )
-            )
-            .first()
-        )
+        owner = db.first(Q_IP_OWNER, {"subnet_id": sub.id, "ip_address": address})
         mine = any(a.subnet_id == sub.id and a.ip_address == address for a in port.fixed_ips)
-        if mine or (owner is not None and owner != port.id):
+        if mine or (owner is not None and owner[0] != port.id):
             raise Conflict(
                 f"Unable to complete operation for network {network_id}. The IP "
                 f"address {address} is in use.",
@@ -351,20 +367,22 @@ class PortService(NeutronService):
                 f"IP address {address} is the subnet's gateway", "IpAddressAlreadyAllocated"
             )
 
-    def _next_free_ip(self, s: Session, sub: Any, port: Port) -> str:
+    def _next_free_ip(self, db: Db, sub: Any, port: Port | NewPort) -> str:
         """The first free pool address from this process's cursor for the subnet (wrapping
         round), found with index lookups of a few candidates at a time (4, then 4 times as
         many each time, up to 256) rather than by reading every address in use. The cursor
         moves past each address handed out and back to any address this process frees, so
         addresses are reused lowest first."""
-        batch = 4
+        sizes = iter(IP_BATCHES)
+        batch = next(sizes)
         cursor = self._ip_cursor.get(sub.id)
         pending: list[str] = []
 
         def first_unused(addresses: list[str]) -> str | None:
-            taken = set(
-                _core(s).scalars(_Q_IPS_TAKEN, {"subnet_id": sub.id, "addresses": addresses})
-            )
+            params: dict[str, Any] = {"subnet_id": sub.id}
+            for i in range(batch):  # a short last batch repeats its last address
+                params[f"a{i}"] = addresses[min(i, len(addresses) - 1)]
+            taken = set(db.scalars(Q_IPS_TAKEN[batch], params))
             taken.update(a.ip_address for a in port.fixed_ips if a.subnet_id == sub.id)
             return next((a for a in addresses if a not in taken), None)
 
@@ -375,7 +393,7 @@ class PortService(NeutronService):
                 if found is not None:
                     break
                 pending = []
-                batch = min(batch * 4, 256)
+                batch = next(sizes, batch)
         else:
             found = first_unused(pending) if pending else None
         if found is None:
@@ -435,13 +453,13 @@ class PortService(NeutronService):
             if "mac_address" in body:
                 mac = check_mac(body["mac_address"])
                 if mac != port.mac_address:
-                    self._check_mac_free(s, port.network_id, mac)
+                    self._check_mac_free(SessionDb(s), port.network_id, mac)
                 port.mac_address = mac
             if "binding:profile" in body:
                 profile, parent, tag = parse_profile(body["binding:profile"])
                 if parent is not None and tag == "auto" and parent == port.parent_id:
                     tag = port.tag  # keep the tag it has
-                self._set_parent(s, port, profile, parent, tag)
+                self._set_parent(SessionDb(s), port, profile, parent, tag)
             net = self._get(s, Network, port.network_id, "network")
             if "fixed_ips" in body:
                 requested = self._requested_ips(body)
@@ -449,7 +467,7 @@ class PortService(NeutronService):
                 port.fixed_ips.clear()  # delete-orphan: the old allocations go
                 s.flush()
                 self._freed(old)
-                self._allocate(s, net.id, list(net.subnets), port, requested)
+                self._allocate(SessionDb(s), net.id, list(net.subnets), port, requested)
             # in SQL, so that concurrent updates (other processes too) each get their own
             # revision: a read-modify-write here would lose increments
             port.revision_number = Port.revision_number + 1
@@ -485,6 +503,10 @@ class PortService(NeutronService):
     def set_status(self, port_id: str, up: bool) -> None:
         """NB says a port went up or down (Logical_Switch_Port.up). Called from the event
         loop; the statuses are written in batches, one transaction each, in a thread."""
+        if port_id in self._created_down:  # its first event: the new row
+            self._created_down.discard(port_id)
+            if not up:
+                return  # as created
         self._statuses[port_id] = up
         self.set_status_flush()
 

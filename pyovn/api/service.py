@@ -14,7 +14,7 @@ import logging
 import os
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -179,7 +179,8 @@ class NeutronService:
         }
 
     @staticmethod
-    def port_dict(p: Port) -> dict[str, Any]:
+    def port_dict(p: Any) -> dict[str, Any]:
+        """A port as the API shows it: ``p`` is a Port or a ports.NewPort."""
         profile = dict(p.profile or {})
         return {
             "id": p.id,
@@ -227,11 +228,17 @@ class NeutronService:
         serving other requests (and NB replies) while SQL, and its commit, run."""
         if not write:
             return await asyncio.to_thread(work)
-        self._in_sql += 1  # the NB writer may wait a moment for this request's write
+        if self._writer is not None:
+            loop = asyncio.get_running_loop()
+            return await self._counted(loop.run_in_executor(self._writer, work))
+        return await self._counted(asyncio.to_thread(work))
+
+    async def _counted(self, write: Awaitable[_T]) -> _T:
+        """Await a write's SQL, counted as on its way to NB meanwhile (the NB writer may
+        wait a moment for it to join the next NB transaction)."""
+        self._in_sql += 1
         try:
-            if self._writer is not None:
-                return await asyncio.get_running_loop().run_in_executor(self._writer, work)
-            return await asyncio.to_thread(work)
+            return await write
         finally:
             self._in_sql -= 1
             if self.nb is not None:
