@@ -80,10 +80,10 @@ class Table:
         self.weak_cols = _ref_columns(schema, strong=False)
 
     def index_key(self, index_no: int, data: RowData) -> Any:
-        return tuple(_hashable(data[c]) for c in self.schema.indexes[index_no])
+        return tuple(hashable_datum(data[c]) for c in self.schema.indexes[index_no])
 
 
-def _hashable(datum: Datum) -> Any:
+def hashable_datum(datum: Datum) -> Any:
     if isinstance(datum, dict):
         return tuple(sorted(datum.items()))
     return datum

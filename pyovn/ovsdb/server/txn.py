@@ -14,7 +14,7 @@ from typing import Any
 from pyovn.ovsdb.condition import Condition
 from pyovn.ovsdb.data import Datum, Symtab, datum_refs, datum_to_text, new_uuid
 from pyovn.ovsdb.errors import OvsdbError, constraint_violation
-from pyovn.ovsdb.server.db import Commit, Database, Row, RowChange, RowData, Table
+from pyovn.ovsdb.server.db import Commit, Database, Row, RowChange, RowData, Table, hashable_datum
 from pyovn.ovsdb.types import Uuid
 
 RefKey = tuple[str, Uuid]
@@ -81,11 +81,39 @@ class Transaction:
             data = self.get(table, target)
             return [] if data is None else [(target, data)]
         rows = self.db.tables[table].rows
+        candidates = self._indexed(table, cond)
         out = []
-        for uuid, data in self.scan(table):
+        for uuid, data in self.scan(table) if candidates is None else candidates:
             row = rows.get(uuid)
             if cond.evaluate(data, uuid, None if row is None else row.version):
                 out.append((uuid, data))
+        return out
+
+    def _indexed(self, table: str, cond: Condition) -> list[tuple[Uuid, RowData]] | None:
+        """The rows that can match ``cond`` when it asks ``==`` of every column of one of
+        the table's indexes (at most one committed row, from the index, and the rows this
+        transaction changed), in scan order; None when no index applies."""
+        if cond.constant is not None or not cond.clauses:
+            return None
+        t = self.db.tables[table]
+        indexes = t.schema.indexes
+        if not indexes:
+            return None
+        equal = {c.column.name: c.value for c in cond.clauses if c.function == "=="}
+        usable = [
+            (index_map, columns)
+            for index_map, columns in zip(t.index_maps, indexes, strict=True)
+            if all(c in equal for c in columns)
+        ]
+        if not usable:
+            return None
+        index_map, columns = usable[0]
+        changed = self.changes.get(table, {})
+        out = []
+        holder = index_map.get(tuple(hashable_datum(equal[c]) for c in columns))
+        if holder is not None and holder not in changed:
+            out.append((holder, t.rows[holder].data))
+        out.extend((uuid, trow.new) for uuid, trow in changed.items() if trow.new is not None)
         return out
 
     def insert(self, table: str, uuid: Uuid, data: RowData) -> None:
