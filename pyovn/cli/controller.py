@@ -80,6 +80,7 @@ async def run(args: argparse.Namespace) -> None:
         datapath=args.datapath,
         ovs_datapath_type=args.ovs_datapath_type,
     )
+    controller.freeze_gc = True  # a daemon: the process is the controller's alone
     await serve_until_stopped(
         args,
         "controller",

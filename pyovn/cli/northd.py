@@ -44,6 +44,7 @@ def main(argv: list[str]) -> int:
 
 async def run(args: argparse.Namespace) -> None:
     northd = Northd(args.ovnnb_db, args.ovnsb_db)
+    northd.freeze_gc = True  # a daemon: the process is northd's alone
     await serve_until_stopped(
         args, "northd", northd.run, lambda unixctl, stop: register_commands(unixctl, northd, stop)
     )

@@ -86,6 +86,12 @@ def register_commands(unixctl: UnixctlServer, ctl: Controller, stop: asyncio.Eve
             f"compiled: {ctl.cache.stats.compiled} cached: {ctl.cache.stats.cached} "
             f"failed: {len(ctl.cache.stats.failed)}",
         ]
+        if hasattr(backend, "n_bundles"):  # the Open vSwitch datapath
+            lines.append(
+                f"openflow: flow_mods {backend.n_flow_mods} in bundles {backend.n_bundles}"
+                f" ({'on' if backend.bundles else 'off: the switch refused them'}),"
+                f" full syncs {backend.n_full_syncs}"
+            )
         return "\n".join(lines) + "\n"
 
     unixctl.register("exit", lambda args: (stop.set(), "")[1], "")

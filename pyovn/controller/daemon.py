@@ -13,12 +13,14 @@ import asyncio
 import logging
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pyovn.controller.binding import Decision, Kind, classify
 from pyovn.controller.chassis import ChassisConfig, register_chassis
 from pyovn.controller.flows import LflowCache
 from pyovn.controller.physical import LocalPort, McGroup, PhysicalState, RemotePort, physical_flows
+from pyovn.daemon import tune_gc
 from pyovn.datapath.sim_backend import GENEVE_PORT, SimBackend
 from pyovn.ovsdb.client.client import OvsdbClient
 from pyovn.ovsdb.client.replica import RowEvent, RowView
@@ -118,6 +120,9 @@ class Controller:
         self.bound: dict[str, LocalPort] = {}
         self.n_rounds = 0
         self.last_round_s = 0.0
+        # a daemon (the process is ours alone) freezes what its first round leaves alive;
+        # embedded (sandbox, tests) nothing of the process is frozen
+        self.freeze_gc = False
         self.installed_flows = 0
         self._port_maps: dict[int, dict[str, int]] = {}
         self._physical_memo: dict[Any, list[Any]] = {}
@@ -157,9 +162,11 @@ class Controller:
             await self.backend.start()
 
     async def run(self, stop: asyncio.Event) -> None:
+        tune_gc()
         await self.start()
         stopper = asyncio.ensure_future(stop.wait())
         self.wakeup.set()
+        frozen = False
         try:
             while not stop.is_set():
                 waiter = asyncio.ensure_future(self.wakeup.wait())
@@ -174,6 +181,13 @@ class Controller:
                     log.warning("round failed (%s); retrying", exc, exc_info=log.isEnabledFor(10))
                     await asyncio.sleep(0.2)
                     self.wakeup.set()
+                    continue
+                if self.freeze_gc and not frozen:
+                    # the replicas and the compiled flows of the first full round live on:
+                    # out of the collector's sight, so that a collection in the middle of a
+                    # port's round scans only what changed since (not 10+ ms of heap)
+                    tune_gc(freeze=True)
+                    frozen = True
         finally:
             stopper.cancel()
             await self.close()
@@ -195,25 +209,45 @@ class Controller:
             ifaces = self.backend.interface_ports()
             await self.backend.sync_tunnels(self._peers(chassis_uuid))
         self._decide(chassis_uuid, ifaces)
-        # as ovn-controller: claim new ports (Port_Binding.chassis) while their flows are
-        # being installed, so other chassis can start on their tunnel flows; up=true only
-        # once the flows are in
-        claim = asyncio.ensure_future(
-            self.sb.transact(lambda txn: self._claims(txn, chassis_uuid, installed=False))
-        )
-        await asyncio.sleep(0)  # let the claim go out before the flows are computed
+        # As ovn-controller: the flow_mods go to the switch first, then the claim
+        # (Port_Binding.chassis) while the switch installs them, so other chassis start on
+        # their tunnel flows without the claim's echoes (server, northd, other chassis)
+        # competing with this round's flow computation for the CPU. up=true once the switch
+        # has confirmed the flows, sent right behind the claim without waiting for its reply
+        # (the server takes a connection's transactions in order; the up transaction checks
+        # that the ports it marks are this chassis' by then).
+        claiming: set[Any] = set()  # Port_Bindings the claim takes
+        claim: asyncio.Future[Any] | None = None
+
+        def build_claim(txn: Txn) -> None:
+            self._claims(txn, chassis_uuid, installed=False, claiming=claiming)
+
+        def send_claim() -> None:
+            nonlocal claim
+            if claim is None:
+                claim = asyncio.ensure_future(self.sb.transact(build_claim))
+
+        installed = False
         try:
             if self.flows_dirty:
                 self.flows_dirty = False  # (changes from now on mark it again)
                 try:
-                    await self._install(chassis_uuid)
+                    await self._install(chassis_uuid, send_claim)
                 except BaseException:
                     self.flows_dirty = True
                     raise
+            installed = True
         finally:
-            await claim
-        await self.sb.transact(lambda txn: self._claims(txn, chassis_uuid))
-        await self._mark_installed()
+            send_claim()
+            assert claim is not None
+            if not installed:
+                await claim
+        # ovn-installed in the Open_vSwitch DB at the same time
+        await asyncio.gather(
+            claim,
+            self.sb.transact(lambda txn: self._claims(txn, chassis_uuid, claiming=claiming)),
+            self._mark_installed(),
+        )
         self.n_rounds += 1
         self.last_round_s = time.perf_counter() - start
 
@@ -286,7 +320,11 @@ class Controller:
                     break
         return out
 
-    async def _install(self, chassis_uuid: str | None) -> None:
+    async def _install(
+        self, chassis_uuid: str | None, flows_sent: Callable[[], None] | None = None
+    ) -> None:
+        """Compute the flow table and install it; ``flows_sent`` is called once the backend
+        has sent the changes, while the switch is installing them."""
         sb = self.sb
         dps = sb.rows("Datapath_Binding")
         pbs = sb.rows("Port_Binding")
@@ -358,7 +396,14 @@ class Controller:
         flows.extend(self._logical_flows(local_dps, dps))
         result = self.backend.install(flows)
         if asyncio.iscoroutine(result):
-            result = await result
+            # the backend runs up to its first wait (the switch's barrier) before the task
+            # that ``flows_sent`` starts gets its turn
+            task = asyncio.ensure_future(result)
+            if flows_sent is not None:
+                flows_sent()
+            result = await task
+        elif flows_sent is not None:
+            flows_sent()
         added, removed = result
         self.installed_flows = len(flows)
         if added or removed:
@@ -414,11 +459,21 @@ class Controller:
 
     # ------------------------------------------------------------------ Southbound writes
 
-    def _claims(self, txn: Txn, chassis_uuid: str | None, installed: bool = True) -> None:
+    def _claims(
+        self,
+        txn: Txn,
+        chassis_uuid: str | None,
+        installed: bool = True,
+        claiming: set[Any] | None = None,
+    ) -> None:
         """Bind (and, once the flows are ``installed``, set up=true) what is decided here;
-        release what is not; report nb_cfg."""
+        release what is not; report nb_cfg. ``claiming``: the claim (``installed`` False)
+        records there the bindings it takes; the up transaction, sent before the claim's
+        reply, marks those up on condition that they are this chassis' by then."""
         if chassis_uuid is None:
             return
+        if claiming is not None and not installed:
+            claiming.clear()  # (built again when the transaction is retried)
         for pb in self.sb.rows("Port_Binding").values():
             name = pb["logical_port"]
             d = self.decisions.get(name)
@@ -430,6 +485,12 @@ class Controller:
                     if not mine:
                         txn.verify("Port_Binding", pb.uuid, {"chassis": pb["chassis"]})
                         txn.update("Port_Binding", pb.uuid, {"chassis": chassis_uuid, "up": False})
+                        if claiming is not None:
+                            claiming.add(pb.uuid)
+                elif not mine and claiming is not None and pb.uuid in claiming:
+                    # our claim, not in the replica yet: it commits first or this fails
+                    txn.verify("Port_Binding", pb.uuid, {"chassis": frozenset({chassis_uuid})})
+                    txn.update("Port_Binding", pb.uuid, {"up": True})
                 elif not mine or pb.one("up") is not True:
                     txn.verify("Port_Binding", pb.uuid, {"chassis": pb["chassis"]})
                     txn.update("Port_Binding", pb.uuid, {"chassis": chassis_uuid, "up": True})

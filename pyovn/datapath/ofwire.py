@@ -33,6 +33,9 @@ OFP15_VERSION = 0x06
 OFPT_HELLO, OFPT_ERROR, OFPT_ECHO_REQUEST, OFPT_ECHO_REPLY = 0, 1, 2, 3
 OFPT_FLOW_MOD, OFPT_BARRIER_REQUEST, OFPT_BARRIER_REPLY = 14, 20, 21
 OFPFC_ADD, OFPFC_DELETE_STRICT = 0, 4
+OFPT_BUNDLE_CONTROL, OFPT_BUNDLE_ADD_MESSAGE = 33, 34
+OFPBCT_OPEN_REQUEST, OFPBCT_OPEN_REPLY, OFPBCT_COMMIT_REQUEST, OFPBCT_COMMIT_REPLY = 0, 1, 4, 5
+OFPBF_ATOMIC, OFPBF_ORDERED = 1, 2
 HEADER = struct.Struct("!BBHI")
 
 _NXM0, _NXM1, _OXM = 0x0000, 0x0001, 0x8000
@@ -248,6 +251,33 @@ def flow_mod(flow: Flow, command: int = OFPFC_ADD, xid: int = 0, cookie: int = 0
         if acts:
             body += struct.pack("!HH4x", 4, 8 + len(acts)) + acts  # OFPIT_APPLY_ACTIONS
     return HEADER.pack(OFP15_VERSION, OFPT_FLOW_MOD, HEADER.size + len(body), xid) + body
+
+
+def bundle_control(xid: int, bundle_id: int, kind: int, flags: int) -> bytes:
+    """OFPT_BUNDLE_CONTROL: open, commit (... ) bundle ``bundle_id``."""
+    return HEADER.pack(OFP15_VERSION, OFPT_BUNDLE_CONTROL, 16, xid) + struct.pack(
+        "!IHH", bundle_id, kind, flags
+    )
+
+
+def bundle_add(bundle_id: int, message: bytes, flags: int) -> bytes:
+    """OFPT_BUNDLE_ADD_MESSAGE carrying ``message`` (a whole OpenFlow message), with the
+    message's own xid, as OpenFlow requires (so the switch's errors name the message)."""
+    xid = HEADER.unpack_from(message)[3]
+    body = struct.pack("!I2xH", bundle_id, flags) + message
+    return HEADER.pack(OFP15_VERSION, OFPT_BUNDLE_ADD_MESSAGE, HEADER.size + len(body), xid) + body
+
+
+def bundled(messages: list[bytes], bundle_id: int, open_xid: int, commit_xid: int) -> list[bytes]:
+    """``messages`` as one ordered, atomic bundle: open, add each, commit. The switch applies
+    them together (one new version of its tables, so packets and its datapath flow cache
+    never see half of the change) or, if one fails, none of them."""
+    flags = OFPBF_ATOMIC | OFPBF_ORDERED
+    return [
+        bundle_control(open_xid, bundle_id, OFPBCT_OPEN_REQUEST, flags),
+        *(bundle_add(bundle_id, m, flags) for m in messages),
+        bundle_control(commit_xid, bundle_id, OFPBCT_COMMIT_REQUEST, flags),
+    ]
 
 
 def barrier(xid: int) -> bytes:

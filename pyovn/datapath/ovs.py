@@ -130,6 +130,9 @@ class OvsBackend:
         self.n_flows = 0
         self.n_flow_mods = 0  # flow_mods sent on the OpenFlow connection
         self.n_full_syncs = 0  # whole-table replace-flows
+        self.bundles = True  # changes go as one atomic bundle (off if the switch refuses)
+        self.n_bundles = 0
+        self._bundle_id = 0
         self.failed: dict[str, str] = {}
         self._tlv_done = False
         self._full = True  # the switch's flows are unknown: next install replaces them all
@@ -366,7 +369,24 @@ class OvsBackend:
                 self.failed[str(flow)] = str(exc)
                 continue
             sent[xid] = text
-        errors = await conn.transact(messages)
+        errors: dict[int, str] = {}
+        if messages and self.bundles:
+            # as ovn-controller: one atomic bundle, one new version of the switch's tables
+            # for the whole change (packets and its datapath flow cache never see half of it)
+            self._bundle_id = (self._bundle_id + 1) & 0xFFFFFFFF
+            batch = ofwire.bundled(messages, self._bundle_id, conn.next_xid(), conn.next_xid())
+            errors = await conn.transact(batch)
+            self.n_bundles += 1
+            if errors:
+                # nothing of the bundle was applied: send the flow_mods one by one, so the
+                # good ones go in and each rejected one is known by its xid
+                log.debug("bundle %d rejected (%s): flow_mods one by one",
+                          self._bundle_id, "; ".join(errors.values()))  # fmt: skip
+                if not any(x in sent for x in errors):
+                    self.bundles = False  # the switch does not take bundles at all
+                errors = await conn.transact(messages)
+        elif messages:
+            errors = await conn.transact(messages)
         self.n_flow_mods += len(messages)
         for xid, why in errors.items():
             text = sent.get(xid, f"xid {xid}")

@@ -143,6 +143,17 @@ def _controller_status(lab: Lab, hv: str) -> str:
     return r.stdout if r.returncode == 0 else ""
 
 
+def test_flow_changes_go_to_the_switch_in_atomic_bundles(lab: Lab) -> None:
+    """Ports bound after the first install reached the switch as flow_mods inside atomic
+    bundles (as ovn-controller sends them), which this ovs-vswitchd accepted."""
+    if lab.impl != "pyovn":
+        pytest.skip("checks pyovn's controller")
+    lab.wait_ping("vm1", "172.16.0.30", iface="c1")
+    status = _controller_status(lab, "hv1")
+    m = re.search(r"flow_mods (\d+) in bundles (\d+) \(on\)", status)
+    assert m and int(m.group(1)) > 0 and int(m.group(2)) > 0, status
+
+
 def test_restarting_the_controller_keeps_flows_and_traffic(lab: Lab) -> None:
     if lab.impl != "pyovn":
         pytest.skip("checks pyovn's controller")

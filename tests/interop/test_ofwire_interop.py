@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pyovn.datapath.flows import Clone, Flow, Output, Tunnel
-from pyovn.datapath.ofwire import OFPFC_DELETE_STRICT, flow_mod
+from pyovn.datapath.ofwire import OFPFC_DELETE_STRICT, bundled, flow_mod
 from pyovn.datapath.openflow import UnsupportedFlow, flow_text
 from pyovn.sandbox import Sandbox
 from tests.support.servers import have
@@ -108,3 +108,17 @@ def test_delete_strict_carries_table_priority_and_match() -> None:
         text=True,
     ).stdout
     assert "DEL_STRICT table:38 priority=100,reg15=0x3,metadata=0x2" in out
+
+
+def test_bundle_messages_parse_in_ovs_ofctl() -> None:
+    """The atomic bundle the backend sends its changes in, as Open vSwitch reads it."""
+    flow = Flow.make(38, 100, {"metadata": 2, "outport": 3}, [Output(4)])
+    msgs = bundled([flow_mod(flow, xid=77)], 9, 5, 6)
+    printed = [
+        subprocess.run(["ovs-ofctl", "ofp-print", m.hex()], capture_output=True, text=True).stdout
+        for m in msgs
+    ]
+    assert "bundle_id=0x9 type=OPEN_REQUEST flags=atomic ordered" in printed[0]
+    assert "OFPT_BUNDLE_ADD_MESSAGE (OF1.5) (xid=0x4d)" in printed[1]
+    assert "OFPT_FLOW_MOD (OF1.5) (xid=0x4d): ADD table:38 priority=100,reg15=0x3" in printed[1]
+    assert "bundle_id=0x9 type=COMMIT_REQUEST flags=atomic ordered" in printed[2]

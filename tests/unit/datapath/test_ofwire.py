@@ -120,25 +120,111 @@ def test_version_negotiation() -> None:
 
 
 class FakeConn:
-    def __init__(self) -> None:
+    """Records what each transact sent; ``reject(messages)`` gives the switch's errors."""
+
+    def __init__(self, reject: Any = None) -> None:
         self.sent: list[bytes] = []
+        self.batches: list[list[bytes]] = []
         self.xid = 100
+        self.reject = reject
 
     def next_xid(self) -> int:
         self.xid += 1
         return self.xid
 
     async def transact(self, messages: list[bytes]) -> dict[int, str]:
-        self.sent = messages
-        return {}
+        self.batches.append(messages)
+        self.sent = _unbundle(messages)
+        return self.reject(messages) if self.reject is not None else {}
 
 
-def test_backend_sends_only_the_difference() -> None:
+def _unbundle(messages: list[bytes]) -> list[bytes]:
+    """The flow_mods of one bundle (open, adds, commit), or the messages as they are."""
+    if not messages or messages[0][1] != ofwire.OFPT_BUNDLE_CONTROL:
+        return messages
+    return [m[16:] for m in messages[1:-1]]
+
+
+def _backend(conn: FakeConn) -> Any:
     backend: Any = OvsBackend("hv1", "192.0.2.1", ovs=None)  # type: ignore[arg-type]
-    conn = FakeConn()
     backend._conn = conn
     backend._full = False
     backend._tlv_done = True
+    return backend
+
+
+def test_changes_go_as_one_atomic_bundle() -> None:
+    conn = FakeConn()
+    backend = _backend(conn)
+    a = Flow.make(65, 100, {"metadata": 2, "outport": 1}, [Output(1)])
+    b = Flow.make(65, 100, {"metadata": 2, "outport": 2}, [Output(2)])
+    asyncio.run(_install(backend, [a, b]))
+    (batch,) = conn.batches
+    kinds = [(m[1], struct.unpack_from("!IHH", m, 8)) for m in (batch[0], batch[-1])]
+    bundle_id = kinds[0][1][0]
+    flags = ofwire.OFPBF_ATOMIC | ofwire.OFPBF_ORDERED
+    assert kinds == [
+        (ofwire.OFPT_BUNDLE_CONTROL, (bundle_id, ofwire.OFPBCT_OPEN_REQUEST, flags)),
+        (ofwire.OFPT_BUNDLE_CONTROL, (bundle_id, ofwire.OFPBCT_COMMIT_REQUEST, flags)),
+    ]
+    adds = batch[1:-1]
+    assert len(adds) == 2
+    for add in adds:
+        version, kind, length, xid = ofwire.HEADER.unpack_from(add)
+        assert (version, kind, length) == (6, ofwire.OFPT_BUNDLE_ADD_MESSAGE, len(add))
+        assert struct.unpack_from("!I2xH", add, 8) == (bundle_id, flags)
+        inner = ofwire.HEADER.unpack_from(add, 16)
+        assert inner[1] == ofwire.OFPT_FLOW_MOD and inner[3] == xid  # the message's own xid
+        assert inner[2] == len(add) - 16
+    assert backend.n_bundles == 1 and len(backend.installed) == 2
+
+
+def test_a_rejected_bundle_is_sent_again_flow_by_flow() -> None:
+    """One bad flow must not keep the good ones out: the atomic bundle is refused as a
+    whole, then the flow_mods go one by one and only the bad one is recorded as failed."""
+    bad_xid: list[int] = []
+
+    def reject(messages: list[bytes]) -> dict[int, str]:
+        flow_mods = _unbundle(messages)
+        xid = ofwire.HEADER.unpack_from(flow_mods[1])[3]  # the second flow is refused
+        bad_xid.append(xid)
+        errors = {xid: "OpenFlow error type 5 code 1"}
+        if messages[0][1] == ofwire.OFPT_BUNDLE_CONTROL:  # and the commit with it
+            errors[ofwire.HEADER.unpack_from(messages[-1])[3]] = "bundle failed"
+        return errors
+
+    conn = FakeConn(reject)
+    backend = _backend(conn)
+    a = Flow.make(65, 100, {"metadata": 2, "outport": 1}, [Output(1)])
+    b = Flow.make(65, 100, {"metadata": 2, "outport": 2}, [Output(2)])
+    asyncio.run(_install(backend, [a, b]))
+    assert len(conn.batches) == 2
+    assert conn.batches[1][0][1] == ofwire.OFPT_FLOW_MOD  # the retry: plain flow_mods
+    assert list(backend.failed.values()) == ["OpenFlow error type 5 code 1"]
+    assert backend.bundles  # the switch takes bundles; only a flow was bad
+
+
+def test_a_switch_without_bundles_gets_flow_mods() -> None:
+    def reject(messages: list[bytes]) -> dict[int, str]:
+        if messages[0][1] == ofwire.OFPT_BUNDLE_CONTROL:
+            return {ofwire.HEADER.unpack_from(messages[0])[3]: "bad request"}
+        return {}
+
+    conn = FakeConn(reject)
+    backend = _backend(conn)
+    asyncio.run(_install(backend, [Flow.make(65, 100, {"metadata": 2}, [Output(1)])]))
+    assert not backend.bundles and not backend.failed
+    asyncio.run(_install(backend, [Flow.make(65, 100, {"metadata": 3}, [Output(1)])]))
+    assert [b[0][1] for b in conn.batches] == [
+        ofwire.OFPT_BUNDLE_CONTROL,
+        ofwire.OFPT_FLOW_MOD,
+        ofwire.OFPT_FLOW_MOD,
+    ]
+
+
+def test_backend_sends_only_the_difference() -> None:
+    conn = FakeConn()
+    backend = _backend(conn)
     keep = Flow.make(38, 100, {"metadata": 2, "outport": 1}, [Resubmit(39)])
     changed = Flow.make(65, 100, {"metadata": 2, "outport": 1}, [Output(1)])
     gone = Flow.make(65, 100, {"metadata": 2, "outport": 2}, [Output(2)])
