@@ -396,6 +396,26 @@ class Connection:
         if not data:
             return
         pos = 0
+        # A chunk that is exactly one message (an update, a reply): orjson at twice the
+        # stdlib's speed. Its nesting is bounded by its brackets, so orjson is safe;
+        # anything it refuses (several messages, bad input) or might read differently
+        # (integers past 64 bits) takes the exact path below.
+        if (
+            not self._parts
+            and _orjson is not None
+            and data[-1:] == b"}"
+            and 512 < len(data) <= self.max_message_bytes
+            and data.count(b"[") + data.count(b"{") <= _ORJSON_MAX_DEPTH
+            and not _has_long_digit_run(data)
+        ):
+            try:
+                obj = _orjson.loads(data)
+            except ValueError:
+                pass
+            else:
+                if isinstance(obj, dict):
+                    out.append(parse_message(obj))
+                    return
         if self._parts:
             lowest, after = _summarise(data, self._state)
             if lowest > 0:

@@ -492,3 +492,51 @@ def test_works_without_orjson_installed():
         "assert c.receive_data(data[9:]) == [j.echo_request(), j.Reply({'ü': 2**70}, 1)]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------- one-message chunks
+
+_PAD = "x" * 600  # past the size from which a chunk that is one message goes to orjson
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"method":"update3","params":["%s",{"T":{"r":{"insert":{"n":1}}}}],"id":null}',
+        # integers orjson would read as floats
+        '{"method":"echo","params":["%s", 18446744073709551616, -9223372036854775809],"id":1}',
+        '{"method":"echo","params":["%s", "\\ud800"],"id":2}',  # a lone surrogate
+        '{"method":"echo","params":["%s", 1.5e300, -0, 0.1],"id":3}',
+        '{"method":"echo","params":["%s"],"id":4}{"method":"echo","params":[],"id":5}',
+        '{"id":6,"result":{"k":"%s","k":"last wins"},"error":null}',
+    ],
+)
+def test_one_message_chunk_reads_as_the_stdlib_reads_it(text: str) -> None:
+    text = text.replace("%s", _PAD)
+    data = text.encode()
+    assert len(data) > 512
+    want = [jsonrpc.parse_message(m) for m in _stdlib_messages(text)]
+    assert Connection().receive_data(data) == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"method":"echo","params":["%s", NaN],"id":1}',
+        '{"method":"echo","params":["%s", 1e400],"id":1}',
+        '{"method":"echo","params":["%s"],"id":1,"extra":2}',
+        '{"method":"echo","params":' + "[" * 1200 + '"%s"' + "]" * 1200 + ',"id":1}',
+    ],
+)
+def test_one_message_chunk_errors_as_before(text: str) -> None:
+    with pytest.raises(ProtocolError):
+        Connection().receive_data(text.replace("%s", _PAD).encode())
+
+
+def _stdlib_messages(text: str) -> list[object]:
+    decoder = json.JSONDecoder()
+    out, i = [], 0
+    while i < len(text):
+        obj, i = decoder.raw_decode(text, i)
+        out.append(obj)
+    return out
