@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
+from typing import Any
 
 from pyovn.logical.lexer import TokenKind, tokenize
 
@@ -318,6 +319,12 @@ class SymbolTable:
         for sym in self.symbols:
             level_of(sym.name, frozenset())
         return levels
+
+    @cached_property
+    def memo(self) -> dict[str, Any]:
+        """Scratch space for caches of results that depend on this table only (e.g. the
+        normaliser's prerequisite and predicate expansions). Not part of equality."""
+        return {}
 
     def writable(self, name: str) -> bool:
         sym = self._by_name[name]

@@ -80,6 +80,13 @@ class Token:
 
 # Longest first, so that "<->" wins over "<" and "==" over "=".
 _OPERATORS = sorted((k for k in TokenKind if not k.value[0].isalpha()), key=lambda k: -len(k.value))
+# The same, as plain strings grouped by first character (Enum.value lookups are slow).
+_OPS_BY_CHAR: dict[str, tuple[tuple[str, TokenKind], ...]] = {}
+for _kind in _OPERATORS:
+    _OPS_BY_CHAR[_kind.value[0]] = (*_OPS_BY_CHAR.get(_kind.value[0], ()), (_kind.value, _kind))
+del _kind
+# Blanks and comments (a "/*" left unmatched is an unterminated comment).
+_SKIP_RE = re.compile(r"(?:\s+|//[^\n]*\n?|/\*.*?\*/)*", re.DOTALL)
 _ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _NAME_RE = re.compile(r"[A-Za-z0-9_.]+")
 _STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
@@ -90,6 +97,8 @@ _IPV4_RE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _IPV6_RE = re.compile(r"[0-9a-fA-F:]*:[0-9a-fA-F:.]*")
 _IDCHAR = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+# An Ethernet or IPv6 literal has a colon after its first hex digits.
+_HEX_COLON_RE = re.compile(r"[0-9a-fA-F]*:")
 
 
 def _scan_number(text: str, pos: int) -> tuple[int, IntFormat, int] | None:
@@ -138,28 +147,20 @@ class _Lexer:
         return LexError(message, pos, near)
 
     def run(self) -> list[Token]:
-        while self._skip_blanks():
+        text, n = self.text, len(self.text)
+        skip = _SKIP_RE.match
+        while True:
+            # skip blanks and comments
+            m = skip(text, self.pos)
+            assert m is not None
+            self.pos = m.end()
+            if self.pos >= n:
+                break
+            if text.startswith("/*", self.pos):
+                raise self.error("Unterminated comment", self.pos)
             self._token()
         self.tokens.append(Token(TokenKind.END, "", len(self.text)))
         return self.tokens
-
-    def _skip_blanks(self) -> bool:
-        text = self.text
-        while self.pos < len(text):
-            c = text[self.pos]
-            if c.isspace():
-                self.pos += 1
-            elif text.startswith("//", self.pos):
-                end = text.find("\n", self.pos)
-                self.pos = len(text) if end < 0 else end + 1
-            elif text.startswith("/*", self.pos):
-                end = text.find("*/", self.pos + 2)
-                if end < 0:
-                    raise self.error("Unterminated comment", self.pos)
-                self.pos = end + 2
-            else:
-                return True
-        return False
 
     def _add(self, kind: TokenKind, start: int, end: int, **kw: object) -> None:
         self.tokens.append(Token(kind, self.text[start:end], start, **kw))  # type: ignore[arg-type]
@@ -181,9 +182,9 @@ class _Lexer:
         elif (m := _ID_RE.match(text, start)) is not None:
             self._add(TokenKind.ID, start, m.end(), value=m.group())
         else:
-            for kind in _OPERATORS:
-                if text.startswith(kind.value, start):
-                    self._add(kind, start, start + len(kind.value))
+            for op, kind in _OPS_BY_CHAR.get(c, ()):
+                if text.startswith(op, start):
+                    self._add(kind, start, start + len(op))
                     return
             raise self.error(f"Invalid character `{c}'", start, start + 1)
 
@@ -192,7 +193,7 @@ class _Lexer:
             return True
         if c == ":":
             return self.text.startswith("::", start)
-        if c not in _HEXDIGITS:
+        if c not in _HEXDIGITS or _HEX_COLON_RE.match(self.text, start) is None:
             return False
         # A letter a-f starts an identifier unless an Ethernet or IPv6 address is here.
         num = _scan_number(self.text, start)

@@ -29,7 +29,7 @@ some such blow-ups with OpenFlow conjunctive matches; pyovn does not (yet).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 
 from pyovn.logical import bitmatch
 from pyovn.logical.errors import ExprError
@@ -113,6 +113,36 @@ class _Conj:
 _TRUE = _Conj({}, {}, {})
 
 
+class _Shared:
+    """Results that depend on the symbol table only, shared by every normalisation that uses
+    the table (kept in :attr:`SymbolTable.memo`).
+
+    ``results`` maps a key (``("prereqs", name)``, ``("pred", name, positive)``, or a leaf
+    with its polarity) to its disjunction and the largest size checked against
+    ``max_flows`` while computing it (-1 if none), so that a cache hit raises exactly when
+    computing it would. A computation that consults address sets or port groups is never
+    stored; neither is one that raises. Cached lists are never mutated.
+    """
+
+    __slots__ = ("expansions", "results")
+
+    def __init__(self) -> None:
+        self.expansions: dict[str, Expr] = {}
+        self.results: dict[Hashable, tuple[list[_Conj], int]] = {}
+
+
+def _shared(symtab: SymbolTable) -> _Shared:
+    shared = symtab.memo.get("normalize")
+    if shared is None:
+        shared = symtab.memo["normalize"] = _Shared()
+    return shared
+
+
+def clear_caches(symtab: SymbolTable = DEFAULT_SYMTAB) -> None:
+    """Forget the normaliser's cached results for ``symtab`` (for tests and benchmarks)."""
+    symtab.memo.pop("normalize", None)
+
+
 class _Normalizer:
     def __init__(
         self,
@@ -125,9 +155,28 @@ class _Normalizer:
         self.address_sets = address_sets
         self.port_groups = port_groups
         self.max_flows = max_flows
-        self._prereq_cache: dict[str, list[_Conj]] = {}
-        self._expansions: dict[str, Expr] = {}
+        self._shared = _shared(symtab)
+        self._peak = -1  # largest size checked in the current cached computation
+        self._impure = False  # the current computation consulted address sets/port groups
         self._active: set[str] = set()
+
+    def _memo(self, key: Hashable, compute: Callable[[], list[_Conj]]) -> list[_Conj]:
+        hit = self._shared.results.get(key)
+        if hit is not None:
+            conjs, peak = hit
+            if peak >= 0:
+                self._check_size(peak)
+            return conjs
+        outer_peak, outer_impure = self._peak, self._impure
+        self._peak, self._impure = -1, False
+        try:
+            conjs = compute()
+            if not self._impure:
+                self._shared.results[key] = (conjs, self._peak)
+        finally:
+            self._peak = max(outer_peak, self._peak)
+            self._impure = outer_impure or self._impure
+        return conjs
 
     # Boolean structure.
     def dnf(self, expr: Expr, neg: bool) -> list[_Conj]:
@@ -144,9 +193,12 @@ class _Normalizer:
         if isinstance(expr, Bare):
             if self.symtab.is_predicate(expr.field.name):
                 return self._predicate(expr.field.name, not neg, expr.pos)
-            bits = [(0, 1)] if neg else [(1, 1)]
-            return self._with_prereqs(expr.field.name, self._terms_to_conjs(expr.field, bits))
-        return self._cmp(expr, neg)
+            return self._memo((expr, neg), lambda: self._bare(expr.field, neg))
+        return self._memo((expr, neg), lambda: self._cmp(expr, neg))
+
+    def _bare(self, ref: FieldRef, neg: bool) -> list[_Conj]:
+        bits = [(0, 1)] if neg else [(1, 1)]
+        return self._with_prereqs(ref.name, self._terms_to_conjs(ref, bits))
 
     def _conjunction(self, terms: Iterable[Expr], neg: bool) -> list[_Conj]:
         intervals: dict[FieldRef, tuple[int, int]] = {}
@@ -196,6 +248,8 @@ class _Normalizer:
     def _check_size(self, n: int) -> None:
         if n > self.max_flows:
             raise ExprError(f"Match expands to more than {self.max_flows} flows")
+        if n > self._peak:
+            self._peak = n
 
     # Leaves.
     def _width(self, ref: FieldRef) -> int:
@@ -262,6 +316,7 @@ class _Normalizer:
             if isinstance(value, StrConst):
                 ports.append(value.value)
             elif isinstance(value, PortGroupRef):
+                self._impure = True
                 if value.name not in self.port_groups:
                     raise ExprError(f"Unknown port group `@{value.name}'", cmp.pos, value.name)
                 ports.extend(self.port_groups[value.name])
@@ -277,6 +332,7 @@ class _Normalizer:
             if isinstance(value, IntConst):
                 consts.append(value)
             elif isinstance(value, AddressSetRef):
+                self._impure = True
                 if value.name not in self.address_sets:
                     raise ExprError(f"Unknown address set `${value.name}'", cmp.pos, value.name)
                 try:
@@ -320,11 +376,15 @@ class _Normalizer:
     def _predicate(self, name: str, positive: bool, pos: int) -> list[_Conj]:
         if not positive and self.symtab.level(name) is Level.NOMINAL:
             raise ExprError(f"Nominal predicate `{name}' may only be tested positively", pos, name)
-        expansion = self._expansions.get(name)
+        return self._memo(("pred", name, positive), lambda: self._expand(name, positive))
+
+    def _expand(self, name: str, positive: bool) -> list[_Conj]:
+        expansions = self._shared.expansions
+        expansion = expansions.get(name)
         if expansion is None:
             sym = self.symtab[name]
             text = getattr(sym, "expansion", "")
-            expansion = self._expansions[name] = self._parse_table_text(name, text)
+            expansion = expansions[name] = self._parse_table_text(name, text)
         with _Guard(self._active, name):
             body = self.dnf(expansion, not positive)
         return self._with_prereqs(name, body)
@@ -332,15 +392,16 @@ class _Normalizer:
     def _with_prereqs(self, name: str, conjs: list[_Conj]) -> list[_Conj]:
         if not conjs:
             return conjs
-        prereqs = self._prereq_cache.get(name)
-        if prereqs is None:
-            with _Guard(self._active, "prereqs of " + name):
-                parts = [
-                    self.dnf(self._parse_table_text(name, text), False)
-                    for text in self.symtab.prerequisites(name)
-                ]
-                prereqs = self._prereq_cache[name] = self._product(parts)
+        prereqs = self._memo(("prereqs", name), lambda: self._prereqs(name))
         return self._product([conjs, prereqs])
+
+    def _prereqs(self, name: str) -> list[_Conj]:
+        with _Guard(self._active, "prereqs of " + name):
+            parts = [
+                self.dnf(self._parse_table_text(name, text), False)
+                for text in self.symtab.prerequisites(name)
+            ]
+            return self._product(parts)
 
     def _parse_table_text(self, name: str, text: str) -> Expr:
         try:

@@ -42,6 +42,9 @@ class TokenStream:
 
     # Cursor.
     def peek(self, ahead: int = 0) -> Token:
+        # ``index`` never passes the final END token (see advance)
+        if not ahead:
+            return self.tokens[self.index]
         return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
 
     def advance(self) -> Token:
@@ -51,6 +54,8 @@ class TokenStream:
         return tok
 
     def at(self, kind: TokenKind, ahead: int = 0) -> bool:
+        if not ahead:
+            return self.tokens[self.index].kind is kind
         return self.peek(ahead).kind is kind
 
     def at_id(self, name: str, ahead: int = 0) -> bool:
