@@ -131,6 +131,11 @@ class _Shared:
         self.results: dict[Hashable, tuple[list[_Conj], int]] = {}
 
 
+# entries kept per symbol table; comparisons with port names and addresses are among them,
+# so a long-lived controller would otherwise keep one for every port it ever saw
+_MAX_SHARED_RESULTS = 50_000
+
+
 def _shared(symtab: SymbolTable) -> _Shared:
     shared = symtab.memo.get("normalize")
     if shared is None:
@@ -172,7 +177,10 @@ class _Normalizer:
         try:
             conjs = compute()
             if not self._impure:
-                self._shared.results[key] = (conjs, self._peak)
+                results = self._shared.results
+                if len(results) >= _MAX_SHARED_RESULTS:
+                    results.clear()  # ports come and go: start again rather than grow
+                results[key] = (conjs, self._peak)
         finally:
             self._peak = max(outer_peak, self._peak)
             self._impure = outer_impure or self._impure

@@ -238,3 +238,15 @@ def test_lexer_matches_the_plain_lexer_on_northd_text() -> None:
     for _, _, _, match, actions in flows:
         for text in (match, actions):
             assert repr(tokenize(text)) == _tokens(_PlainLexer(text))
+
+
+def test_shared_results_are_bounded(monkeypatch: Any) -> None:
+    """The per-table results start again once full, and give the same answers after."""
+    from pyovn.logical import normalize as normalize_mod
+
+    monkeypatch.setattr(normalize_mod, "_MAX_SHARED_RESULTS", 5)
+    clear_caches(DEFAULT_SYMTAB)
+    matches = [f'inport == "p{i}" && ip4.src == 10.0.0.{i}' for i in range(20)]
+    first = [compile_match(m) for m in matches]
+    assert len(normalize_mod._shared(DEFAULT_SYMTAB).results) <= 5
+    assert [compile_match(m) for m in matches] == first
