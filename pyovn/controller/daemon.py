@@ -19,6 +19,7 @@ from typing import Any
 from pyovn.controller.binding import Decision, Kind, classify
 from pyovn.controller.chassis import ChassisConfig, register_chassis
 from pyovn.controller.flows import LflowCache
+from pyovn.controller.lflow import required_inport
 from pyovn.controller.physical import LocalPort, McGroup, PhysicalState, RemotePort, physical_flows
 from pyovn.daemon import tune_gc
 from pyovn.datapath.sim_backend import GENEVE_PORT, SimBackend
@@ -130,6 +131,7 @@ class Controller:
         self._lflow_rows_dirty = True
         self._lflow_rows: tuple[set[str], list[RowView], dict[str, list[int]]] | None = None
         self._lflow_out: tuple[dict[int, dict[str, int]], list[Any]] | None = None
+        self._lflow_elsewhere: frozenset[str] = frozenset()
 
     def _flows_changed(self) -> None:
         self.flows_dirty = True
@@ -392,8 +394,15 @@ class Controller:
                 )
             )
         self._port_maps = port_maps
+        # VIFs (containers too) of the local datapaths that are not bound here: no packet
+        # enters the ingress pipeline from them on this chassis
+        elsewhere = frozenset(
+            pb["logical_port"]
+            for pb in pbs.values()
+            if pb["type"] == "" and pb["datapath"] in local_dps and pb["logical_port"] not in local
+        )
         flows = physical_flows(state, self._physical_memo)
-        flows.extend(self._logical_flows(local_dps, dps))
+        flows.extend(self._logical_flows(local_dps, dps, elsewhere))
         result = self.backend.install(flows)
         if asyncio.iscoroutine(result):
             # the backend runs up to its first wait (the switch's barrier) before the task
@@ -418,14 +427,23 @@ class Controller:
             return self.backend.tunnel(chassis["name"], encap["ip"], port)
         return None
 
-    def _logical_flows(self, local_dps: set[str], dps: dict[str, RowView]) -> list[Any]:
-        """The compiled logical flows of the local datapaths. Unchanged Logical_Flow rows,
-        local datapaths and port keys give back the last list without looking at a row."""
+    def _logical_flows(
+        self, local_dps: set[str], dps: dict[str, RowView], elsewhere: frozenset[str]
+    ) -> list[Any]:
+        """The compiled logical flows of the local datapaths, but for the ingress flows of
+        VIFs bound elsewhere (``elsewhere``). Unchanged Logical_Flow rows, local datapaths,
+        remote VIFs and port keys give back the last list without looking at a row."""
         known = self._lflow_rows
-        if self._lflow_rows_dirty or known is None or known[0] != local_dps:
+        if (
+            self._lflow_rows_dirty
+            or known is None
+            or known[0] != local_dps
+            or self._lflow_elsewhere != elsewhere
+        ):
             self._lflow_rows_dirty = False
-            rows, dp_of = self._lflow_targets(local_dps, dps)
+            rows, dp_of = self._lflow_targets(local_dps, dps, elsewhere)
             self._lflow_rows = (set(local_dps), rows, dp_of)
+            self._lflow_elsewhere = elsewhere
             self._lflow_out = None
         else:
             _, rows, dp_of = known
@@ -437,12 +455,16 @@ class Controller:
         return flows
 
     def _lflow_targets(
-        self, local_dps: set[str], dps: dict[str, RowView]
+        self, local_dps: set[str], dps: dict[str, RowView], elsewhere: frozenset[str]
     ) -> tuple[list[RowView], dict[str, list[int]]]:
         groups = self.sb.rows("Logical_DP_Group")
         dp_of: dict[str, list[int]] = {}
         rows = []
         for row in self.sb.rows("Logical_Flow").values():
+            if elsewhere and row["pipeline"] == "ingress":
+                inport = required_inport(row["match"])
+                if inport is not None and inport in elsewhere:
+                    continue
             targets: list[str] = []
             dp = row.one("logical_datapath")
             if dp is not None:

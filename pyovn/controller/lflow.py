@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -204,3 +205,48 @@ def compile_lflow(
 
 
 __all__ = ["CompileError", "LogicalSyntaxError", "compile_lflow"]
+
+
+@lru_cache(maxsize=65536)
+def required_inport(match: str) -> str | None:
+    """The port a match requires as a whole: NAME when ``inport == "NAME"`` is one of its
+    top-level conjuncts (no ``||`` anywhere, not inside parentheses or a negation), else
+    None. A text scan, so that a chassis can leave out the ingress flows of ports bound
+    elsewhere without parsing them; anything unusual gives None (the flow is kept)."""
+    depth = 0
+    i, n = 0, len(match)
+    found: str | None = None
+    last = "&&"  # what precedes the current position at depth 0: start counts as "&&"
+    while i < n:
+        c = match[i]
+        if c == '"':
+            end = match.find('"', i + 1)
+            if end < 0 or "\\" in match[i + 1 : end]:
+                return None
+            i, last = end + 1, '"'
+            continue
+        if c.isspace():
+            i += 1
+            continue
+        if match.startswith("||", i):
+            return None
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif depth == 0 and last == "&&" and found is None:
+            m = _INPORT_RE.match(match, i)
+            if m is not None:
+                rest = match[m.end() :].lstrip()
+                if not rest or rest.startswith("&&"):
+                    found = m.group(1)
+                    i, last = m.end(), '"'
+                    continue
+        if match.startswith("&&", i):
+            i, last = i + 2, "&&"
+            continue
+        i, last = i + 1, c
+    return found if depth == 0 else None
+
+
+_INPORT_RE = re.compile(r'inport\s*==\s*"([^"\\]+)"')

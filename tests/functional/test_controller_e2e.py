@@ -176,3 +176,37 @@ def test_two_chassis_racing_for_one_port(tmp_path: Path) -> None:
         await until(lambda: t.bound_on("vm1") == other)
 
     run(tmp_path, scenario)
+
+
+def test_ingress_flows_only_where_the_port_is_bound(tmp_path: Path) -> None:
+    """A chassis leaves out the ingress flows of VIFs bound elsewhere (no packet can enter
+    from them there); when a VM migrates in, its flows follow and its traffic works."""
+
+    def ingress_flows_of(t: Topo, index: int, name: str) -> int:
+        ctl = t.chassis(index).controller
+        dp_key = ctl.sb.get("Datapath_Binding", t.binding(name)["datapath"])["tunnel_key"]
+        key = t.binding(name)["tunnel_key"]
+        return sum(
+            1
+            for f in ctl.backend.switch.installed
+            if ("inport", key, -1) in f.match and ("metadata", dp_key, -1) in f.match
+        )
+
+    async def scenario(t: Topo) -> None:
+        await build(t)
+        assert ingress_flows_of(t, 1, "vm2") > 0  # vm2 is bound on hv2
+        assert ingress_flows_of(t, 0, "vm2") == 0  # hv1 has sw0 (c1) but not vm2
+        await t.host(1, "vm2").ping(C1[1])
+        # vm2 migrates to hv1: its ingress flows appear there, and it still reaches c1
+        await t.unplug(1, "vm2")
+        await t.wait_up("vm2", up=False)
+        await t.plug(0, "vm2", "vm2")
+        await t.wait_up("vm2")
+        await until(lambda: ingress_flows_of(t, 0, "vm2") > 0)
+        assert t.bound_on("vm2") == "hv1"
+        t.host(0, "vm2").add_identity(*VM2)
+        await t.host(0, "vm2").ping(C1[1])
+        await t.host(1, "vm4").ping(C2[1])
+        await until(lambda: ingress_flows_of(t, 1, "vm2") == 0)
+
+    run(tmp_path, scenario)
