@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import sys
 from typing import Any
 
-from pyovn.cli.ctl.values import datum_text
+from pyovn.cli.ctl.values import datum_compare, datum_text
 from pyovn.cli.fmt import render_csv, render_records, render_table
 from pyovn.ovsdb.client.replica import decode_datum
 from pyovn.ovsdb.client.rpc import RpcConnection, RpcError
 from pyovn.ovsdb.schema import DatabaseSchema, TableSchema
+from pyovn.ovsdb.types import Type
 
 DEFAULT_SERVER = "unix:/var/run/openvswitch/db.sock"
 DEFAULT_DB = "Open_vSwitch"
@@ -121,14 +123,13 @@ def _cell(table: TableSchema, column: str, value_js: Any) -> str:
     return datum_text(col.type, decode_datum(col.type, value_js))
 
 
-def _datum_order(datum: Any) -> tuple[Any, ...]:
-    """How OVSDB orders datums: by number of elements, then keys, then values."""
-    if isinstance(datum, dict):
-        keys = sorted(datum)
-        return (len(keys), keys, [datum[k] for k in keys])
-    if isinstance(datum, frozenset):
-        return (len(datum), sorted(datum), [])
-    return (1, [datum], [])
+def _row_compare(types: list[Type], a: list[Any], b: list[Any]) -> int:
+    """Rows as ovsdb-client sorts them: column by column, by OVSDB's order of values."""
+    for ctype, x, y in zip(types, a, b, strict=True):
+        order = datum_compare(ctype, x, y)
+        if order:
+            return order
+    return 0
 
 
 def _render(title: str, headings: list[str], rows: list[list[str]], fmt: str) -> str:
@@ -162,8 +163,8 @@ async def _dump(rpc: RpcConnection, schema: DatabaseSchema, rest: list[str], fmt
             [decode_datum(table.all_columns[c].type, row[c]) for c in cols]
             for row in result["rows"]
         ]
-        data.sort(key=lambda values: [_datum_order(v) for v in values])
         types = [table.all_columns[c].type for c in cols]
+        data.sort(key=functools.cmp_to_key(functools.partial(_row_compare, types)))
         rows = [[datum_text(ct, v) for ct, v in zip(types, r, strict=True)] for r in data]
         out.append(_render(f"{t} table", cols, rows, fmt))
     print("\n".join(out), end="")

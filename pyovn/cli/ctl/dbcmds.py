@@ -13,6 +13,7 @@ from pyovn.cli.ctl.output import render
 from pyovn.cli.ctl.values import (
     CtlError,
     atom_text,
+    datum_compare,
     datum_text,
     parse_atom,
     parse_datum,
@@ -285,34 +286,6 @@ def cmd_comment(ctx: Ctx) -> None:
 # ---------------------------------------------------------------------------- conditions
 
 
-def _elements(ctype: Type, datum: Datum) -> list[Any]:
-    if ctype.value is not None:
-        return sorted(datum.items(), key=lambda kv: (sort_key(kv[0]), sort_key(kv[1])))
-    if ctype.is_scalar:
-        return [datum]
-    return sorted(datum, key=sort_key)
-
-
-def _compare(ctype: Type, a: Datum, b: Datum) -> int:
-    """OVS's ordering of column values: equal, else more elements is larger, else the first
-    differing element in sorted order decides (maps: keys first, then values)."""
-    ea, eb = _elements(ctype, a), _elements(ctype, b)
-    if ctype.value is not None:
-        ka, kb = [k for k, _ in ea], [k for k, _ in eb]
-        if ka == kb:
-            ea, eb = [v for _, v in ea], [v for _, v in eb]
-        else:
-            ea, eb = ka, kb
-    if ea == eb:
-        return 0
-    if len(ea) != len(eb):
-        return -1 if len(ea) < len(eb) else 1
-    for x, y in zip(ea, eb, strict=True):
-        if x != y:
-            return -1 if sort_key(x) < sort_key(y) else 1
-    return 0
-
-
 _ARITH: dict[str, Callable[[int], bool]] = {
     "=": lambda c: c == 0,
     "!=": lambda c: c != 0,
@@ -347,7 +320,7 @@ def _condition(ctx: Ctx, table: TableSchema, arg: str) -> Callable[[RowView], bo
 
             def by_key(row: RowView) -> bool:
                 value = row[name].get(map_key)
-                return value is not None and test(_compare(vtype, frozenset((value,)), wanted))
+                return value is not None and test(datum_compare(vtype, frozenset((value,)), wanted))
 
             return by_key
         set_test = _SETS[op]
@@ -368,7 +341,7 @@ def _condition(ctx: Ctx, table: TableSchema, arg: str) -> Callable[[RowView], bo
 
     if op in _ARITH:
         test = _ARITH[op]
-        return lambda row: test(_compare(relaxed, get(row), want_datum))
+        return lambda row: test(datum_compare(relaxed, get(row), want_datum))
     set_test = _SETS[op]
     want_set = frozenset(want_datum.items() if ctype.is_map else want_datum)
 

@@ -390,6 +390,34 @@ def sort_key(atom: Any) -> Any:
     return atom
 
 
+def _elements(ctype: Type, datum: Datum) -> list[Any]:
+    if ctype.value is not None:
+        return sorted(datum.items(), key=lambda kv: (sort_key(kv[0]), sort_key(kv[1])))
+    if ctype.is_scalar:
+        return [datum]
+    return sorted(datum, key=sort_key)
+
+
+def datum_compare(ctype: Type, a: Datum, b: Datum) -> int:
+    """OVS's ordering of column values: equal, else more elements is larger, else the first
+    differing element in sorted order decides (maps: keys first, then values)."""
+    ea, eb = _elements(ctype, a), _elements(ctype, b)
+    if ctype.value is not None:
+        ka, kb = [k for k, _ in ea], [k for k, _ in eb]
+        if ka == kb:
+            ea, eb = [v for _, v in ea], [v for _, v in eb]
+        else:
+            ea, eb = ka, kb
+    if ea == eb:
+        return 0
+    if len(ea) != len(eb):
+        return -1 if len(ea) < len(eb) else 1
+    for x, y in zip(ea, eb, strict=True):
+        if x != y:
+            return -1 if sort_key(x) < sort_key(y) else 1
+    return 0
+
+
 def datum_json(ctype: Type, datum: Datum) -> Any:
     return datum_to_json(ctype, plain(datum))
 
