@@ -100,14 +100,17 @@ class Transaction:
         if not indexes:
             return None
         equal = {c.column.name: c.value for c in cond.clauses if c.function == "=="}
-        usable = [
-            (index_map, columns)
-            for index_map, columns in zip(t.index_maps, indexes, strict=True)
-            if all(c in equal for c in columns)
-        ]
-        if not usable:
+        usable = next(
+            (
+                (index_map, columns)
+                for index_map, columns in zip(t.index_maps, indexes, strict=True)
+                if all(c in equal for c in columns)
+            ),
+            None,
+        )
+        if usable is None:
             return None
-        index_map, columns = usable[0]
+        index_map, columns = usable
         changed = self.changes.get(table, {})
         out = []
         holder = index_map.get(tuple(hashable_datum(equal[c]) for c in columns))
@@ -272,14 +275,12 @@ class Transaction:
                 if trow.new is None:
                     continue
                 for col in table.weak_cols:
-                    if trow.new[col]:  # an empty set or map refers to nothing
+                    if trow.new[col]:  # an empty set or map (a weak uuid atom is never empty)
                         self._strip_weak(table, trow, col)
 
     def _strip_weak(self, table: Table, trow: TxnRow, col: str) -> None:
         assert trow.new is not None
         datum = trow.new[col]
-        if not datum:
-            return  # an empty set or map (a weak uuid atom is never empty)
         ctype = table.schema.columns[col].type
         key_ref = ctype.key.ref_table if ctype.key.is_weak_ref else None
         val_ref = (
