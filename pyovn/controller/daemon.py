@@ -353,6 +353,9 @@ class Controller:
         chassis_rows = sb.rows("Chassis")
         port_maps: dict[int, dict[str, int]] = {}
         pb_chassis: dict[str, str | None] = {}
+        # VIFs (containers too) of the local datapaths that are not bound here: no packet
+        # enters the ingress pipeline from them on this chassis
+        elsewhere: set[str] = set()
         for pb in pbs.values():
             if pb["datapath"] not in local_dps:
                 continue
@@ -360,7 +363,11 @@ class Controller:
             port_maps.setdefault(dp_key, {})[pb["logical_port"]] = pb["tunnel_key"]
             owner = pb.one("chassis")
             pb_chassis[pb.uuid] = owner
-            if pb["logical_port"] in local or owner is None or owner == chassis_uuid:
+            if pb["logical_port"] in local:
+                continue
+            if pb["type"] == "":
+                elsewhere.add(pb["logical_port"])
+            if owner is None or owner == chassis_uuid:
                 continue
             ch = chassis_rows.get(owner)
             tunnel = self._tunnel(ch) if ch is not None else None
@@ -394,15 +401,8 @@ class Controller:
                 )
             )
         self._port_maps = port_maps
-        # VIFs (containers too) of the local datapaths that are not bound here: no packet
-        # enters the ingress pipeline from them on this chassis
-        elsewhere = frozenset(
-            pb["logical_port"]
-            for pb in pbs.values()
-            if pb["type"] == "" and pb["datapath"] in local_dps and pb["logical_port"] not in local
-        )
         flows = physical_flows(state, self._physical_memo)
-        flows.extend(self._logical_flows(local_dps, dps, elsewhere))
+        flows.extend(self._logical_flows(local_dps, dps, frozenset(elsewhere)))
         result = self.backend.install(flows)
         if asyncio.iscoroutine(result):
             # the backend runs up to its first wait (the switch's barrier) before the task

@@ -254,7 +254,7 @@ def flow_mod(flow: Flow, command: int = OFPFC_ADD, xid: int = 0, cookie: int = 0
 
 
 def bundle_control(xid: int, bundle_id: int, kind: int, flags: int) -> bytes:
-    """OFPT_BUNDLE_CONTROL: open, commit (... ) bundle ``bundle_id``."""
+    """OFPT_BUNDLE_CONTROL: a request (open or commit) about bundle ``bundle_id``."""
     return HEADER.pack(OFP15_VERSION, OFPT_BUNDLE_CONTROL, 16, xid) + struct.pack(
         "!IHH", bundle_id, kind, flags
     )
