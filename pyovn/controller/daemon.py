@@ -121,8 +121,8 @@ class Controller:
         self.bound: dict[str, LocalPort] = {}
         self.n_rounds = 0
         self.last_round_s = 0.0
-        # a daemon (the process is ours alone) freezes what its first round leaves alive;
-        # embedded (sandbox, tests) nothing of the process is frozen
+        # set by a daemon (the process is ours alone): freeze what the first full round
+        # leaves alive; embedded (sandbox, tests) nothing of the process is frozen
         self.freeze_gc = False
         self.installed_flows = 0
         self._port_maps: dict[int, dict[str, int]] = {}
@@ -168,7 +168,6 @@ class Controller:
         await self.start()
         stopper = asyncio.ensure_future(stop.wait())
         self.wakeup.set()
-        frozen = False
         try:
             while not stop.is_set():
                 waiter = asyncio.ensure_future(self.wakeup.wait())
@@ -184,12 +183,12 @@ class Controller:
                     await asyncio.sleep(0.2)
                     self.wakeup.set()
                     continue
-                if self.freeze_gc and not frozen:
+                if self.freeze_gc:
                     # the replicas and the compiled flows of the first full round live on:
                     # out of the collector's sight, so that a collection in the middle of a
                     # port's round scans only what changed since (not 10+ ms of heap)
                     tune_gc(freeze=True)
-                    frozen = True
+                    self.freeze_gc = False  # once
         finally:
             stopper.cancel()
             await self.close()

@@ -67,8 +67,8 @@ class Northd:
         self._seen_reconnects = (0, 0)
         self.n_rounds = 0
         self.last_round_s = 0.0
-        # a daemon (the process is ours alone) freezes what its first round leaves alive;
-        # embedded (sandbox, tests) nothing of the process is frozen
+        # set by a daemon (the process is ours alone): freeze what the first full round
+        # leaves alive; embedded (sandbox, tests) nothing of the process is frozen
         self.freeze_gc = False
         self.nb.add_listener(self._on_nb)
         self.sb.add_listener(self._on_sb)
@@ -175,7 +175,6 @@ class Northd:
         tune_gc()
         await self.start()
         stopper = asyncio.ensure_future(stop.wait())
-        frozen = False
         try:
             while not stop.is_set():
                 waiter = asyncio.ensure_future(self.wakeup.wait())
@@ -185,12 +184,12 @@ class Northd:
                     break
                 self.wakeup.clear()
                 await self.round()
-                if self.freeze_gc and not frozen and self.n_rounds:
+                if self.freeze_gc and self.n_rounds:
                     # the replicas and the data of the first full round live on: out of the
                     # collector's sight, so a collection during a later round scans only
                     # what changed since, not the whole heap (10 ms for a small lab)
                     tune_gc(freeze=True)
-                    frozen = True
+                    self.freeze_gc = False  # once
         finally:
             stopper.cancel()
             await self.close()
