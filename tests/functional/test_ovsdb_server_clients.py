@@ -183,3 +183,37 @@ def test_busy_client_is_not_probed_away(tmp_path: Path) -> None:
             await c.close()
 
     run(tmp_path, body, tcp=True, probe_interval=0.2)
+
+
+def test_committer_gets_its_update_and_reply_in_one_write_after_the_others(
+    tmp_path: Path,
+) -> None:
+    """A commit's updates go to the other monitoring clients first; the committing client's
+    own update and its reply leave last, in one write (update first, as before)."""
+
+    async def body(server: Any) -> None:
+        writer, other = await RawClient.open(server.remote), await RawClient.open(server.remote)
+        try:
+            table = {"Logical_Switch": [{"columns": ["name"]}]}
+            await writer.call("monitor_cond", [NB, "mine", table])
+            await other.call("monitor_cond", [NB, "theirs", table])
+            writes: list[tuple[str, bytes]] = []
+            for conn in server.transport.clients:
+                which = "writer" if '"mine"' in conn.session.monitors else "other"
+                real = conn.tx.write
+
+                def record(data: bytes, which: str = which, real: Any = real) -> None:
+                    writes.append((which, bytes(data)))
+                    real(data)
+
+                conn.tx.write = record
+            await insert_ls(writer, "sw0")
+            assert [w for w, _ in writes[:2]] == ["other", "writer"], writes
+            data = writes[1][1]
+            assert data.count(b'"method":"update2"') == 1 and b'"result"' in data
+            assert data.index(b'"update2"') < data.index(b'"result"')
+        finally:
+            await writer.close()
+            await other.close()
+
+    run(tmp_path, body)

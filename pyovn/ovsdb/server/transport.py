@@ -49,6 +49,11 @@ class ClientConnection(asyncio.Protocol):
         self.probe_sent = False
         self.closed = False
         self._prober: asyncio.Task[None] | None = None
+        # While this connection's messages are handled, what goes to it is held back and
+        # written once at the end: a committing client's own update and its reply leave
+        # in one write, after every other client's update (a write wakes the reader, and
+        # the committer, which knows what it wrote, should not be the one woken first).
+        self._held: list[bytes] | None = None
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -95,6 +100,15 @@ class ClientConnection(asyncio.Protocol):
     # ------------------------------------------------------------------ handling
 
     def _drain(self) -> None:
+        self._held = []
+        try:
+            self._handle_queue()
+        finally:
+            held, self._held = self._held, None
+            if held:
+                self.send_bytes(held[0] if len(held) == 1 else b"".join(held))
+
+    def _handle_queue(self) -> None:
         server, session, queue = self.server, self.session, self.queue
         while queue and not self.closed:
             msg = queue.popleft()
@@ -138,6 +152,9 @@ class ClientConnection(asyncio.Protocol):
     def send_bytes(self, data: bytes) -> None:
         if self.closed:
             return
+        if self._held is not None:
+            self._held.append(data)
+            return
         tx = self.tx
         tx.write(data)
         backlog = tx.get_write_buffer_size()
@@ -153,6 +170,9 @@ class ClientConnection(asyncio.Protocol):
     def abort(self) -> None:
         if self.closed:
             return
+        held, self._held = self._held, None
+        if held:  # what was answered before the connection failed still goes out
+            self.tx.write(b"".join(held))
         self._forget()
         self.tx.abort()
 
