@@ -47,9 +47,11 @@ def datum_reader(ctype: Type, check_size: bool = True) -> Reader:
             return _uuid_scalar(generic)  # references too: they have no atom constraints
         if plain_key:
             return _SCALARS[key.type](generic)
-        return generic
+        return _checked_scalar(key, generic) or generic
     if ctype.min != 0:
         return generic
+    if ctype.max == 1 and key.type in (AtomicType.STRING, AtomicType.INTEGER):
+        return _optional(key, generic)
     if key.type is AtomicType.STRING and plain_key:
         return _string_set(generic, ctype.max if check_size else UNLIMITED)
     if key.type is AtomicType.UUID and key.enum is None:
@@ -66,6 +68,26 @@ def row_reader(ctype: Type) -> Reader | None:
     ):
         return None
     return datum_reader(ctype)
+
+
+def _no_datum(js: Any) -> None:
+    return None
+
+
+@cache
+def ref_reader(ctype: Type) -> Callable[[Any], Datum | None] | None:
+    """For the columns ``row_reader`` leaves out, a reader of the usual plain forms (a
+    ``["uuid", ...]`` or a set of them) that gives None for anything else: named-uuids,
+    errors and unusual input go to the caller's parse with its symtab. None for types
+    without a plain form worth reading fast (maps with UUIDs, constrained UUIDs)."""
+    key = ctype.key
+    if ctype.value is not None or key.type is not AtomicType.UUID or key.enum is not None:
+        return None
+    if ctype.min == 1 and ctype.max == 1:
+        return _uuid_scalar(_no_datum)  # type: ignore[arg-type]
+    if ctype.min == 0:
+        return _uuid_set(_no_datum, ctype.max)  # type: ignore[arg-type]
+    return None
 
 
 def _string_scalar(generic: Reader) -> Reader:
@@ -100,6 +122,69 @@ def _uuid_scalar(generic: Reader) -> Reader:
         return generic(js)
 
     return read
+
+
+def _atom_check(base: BaseType) -> Callable[[Any], bool] | None:
+    """A test that a JSON value is an atom of ``base`` within its constraints (True means
+    the value is that atom as it is), for integers with a range and strings with an enum
+    or a length range; None for other bases."""
+    if base.type is AtomicType.INTEGER and base.enum is None and base.ref_table is None:
+        lo, hi = base.min_integer, base.max_integer
+
+        def int_ok(js: Any) -> bool:
+            return type(js) is int and lo <= js <= hi
+
+        return int_ok
+    if base.type is AtomicType.STRING:
+        if base.enum is not None:
+            allowed = base.enum
+
+            def enum_ok(js: Any) -> bool:
+                return type(js) is str and js in allowed
+
+            return enum_ok
+        short, long = base.min_length, base.max_length
+
+        def length_ok(js: Any) -> bool:
+            return type(js) is str and short <= len(js) <= long
+
+        return length_ok
+    return None
+
+
+def _checked_scalar(base: BaseType, generic: Reader) -> Reader | None:
+    ok = _atom_check(base)
+    if ok is None:
+        return None
+
+    def read(js: Any) -> Datum:
+        return js if ok(js) else generic(js)
+
+    return read
+
+
+def _optional(base: BaseType, generic: Reader) -> Reader:
+    """A set of at most one string or integer: the bare atom, or ``["set", []]``."""
+    ok = _atom_check(base)
+    if ok is None:
+        if base != _PLAIN[base.type]:
+            return generic  # an enum of integers: rare
+        ok = _PLAIN_OK[base.type]
+
+    def read(js: Any) -> Datum:
+        if ok(js):
+            return frozenset((js,))
+        if type(js) is list and len(js) == 2 and js[0] == "set" and js[1] == []:
+            return frozenset()
+        return generic(js)
+
+    return read
+
+
+_PLAIN_OK: dict[AtomicType, Callable[[Any], bool]] = {
+    AtomicType.STRING: lambda js: type(js) is str,
+    AtomicType.INTEGER: lambda js: type(js) is int and _INT_MIN <= js < _INT_MAX,
+}
 
 
 _SCALARS: dict[AtomicType, Callable[[Reader], Reader]] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
@@ -63,6 +63,10 @@ class RefType(Enum):
     WEAK = "weak"
 
 
+def _field_hash(obj: Any) -> int:
+    return hash(tuple(getattr(obj, f.name) for f in fields(obj) if f.compare))
+
+
 @dataclass(frozen=True, slots=True)
 class BaseType:
     """An atomic type plus its constraints (RFC 7047 section 3.2, <base-type>)."""
@@ -77,6 +81,14 @@ class BaseType:
     max_length: int = 2**32 - 1
     ref_table: str | None = None
     ref_type: RefType = RefType.STRONG
+    # types key caches (readers, codecs) on every row: their hash is computed once
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", _field_hash(self))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def is_ref(self) -> bool:
@@ -234,6 +246,13 @@ class Type:
     value: BaseType | None = None
     min: int = 1
     max: float = 1  # an int, or UNLIMITED
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", _field_hash(self))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def is_map(self) -> bool:

@@ -6,7 +6,7 @@ of one row) that the client hands to its listeners.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,9 +69,23 @@ class RowEvent:
         return "modify"
 
 
+# Trusted readers per column type object (by identity: equal types of different columns
+# would otherwise be compared field by field on every lookup), for whole values and for
+# update2 differences.
+_Reader = Callable[[Any], Datum]
+_READERS: dict[int, tuple[Type, _Reader]] = {}
+_DIFF_READERS: dict[int, tuple[Type, _Reader]] = {}
+_MAX_TYPES = 4096
+
+
 def decode_datum(ctype: Type, js: Any) -> Datum:
     """Server JSON -> datum, trusting the server (sizes are not checked)."""
-    return datum_reader(ctype, False)(js)
+    hit = _READERS.get(id(ctype))
+    if hit is None or hit[0] is not ctype:
+        if len(_READERS) > _MAX_TYPES:  # schemas loaded again and again (tests)
+            _READERS.clear()
+        hit = _READERS[id(ctype)] = (ctype, datum_reader(ctype, False))
+    return hit[1](js)
 
 
 class Replica:
@@ -192,9 +206,16 @@ class Replica:
 
 
 def decode_diff(ctype: Type, js: Any) -> Datum:
-    if ctype.value is None and ctype.max == 1:
-        return decode_datum(ctype, js)
-    return decode_datum(Type(ctype.key, ctype.value, 0, float("inf")), js)
+    hit = _DIFF_READERS.get(id(ctype))
+    if hit is None or hit[0] is not ctype:
+        if ctype.value is None and ctype.max == 1:
+            reader = datum_reader(ctype, False)
+        else:  # a difference of a set or map: any number of elements
+            reader = datum_reader(Type(ctype.key, ctype.value, 0, float("inf")), False)
+        if len(_DIFF_READERS) > _MAX_TYPES:
+            _DIFF_READERS.clear()
+        hit = _DIFF_READERS[id(ctype)] = (ctype, reader)
+    return hit[1](js)
 
 
 def apply_diff(ctype: Type, old: Datum, diff: Datum) -> Datum:

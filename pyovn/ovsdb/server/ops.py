@@ -15,8 +15,8 @@ from pyovn.ovsdb.data import ZERO_UUID, datum_from_json, datum_to_json, new_uuid
 from pyovn.ovsdb.errors import OvsdbError, constraint_violation, syntax_error
 from pyovn.ovsdb.jsonio import dumps
 from pyovn.ovsdb.mutation import apply_mutation, parse_mutation
-from pyovn.ovsdb.readers import row_reader
-from pyovn.ovsdb.schema import UUID_TYPE, TableSchema
+from pyovn.ovsdb.readers import ref_reader, row_reader
+from pyovn.ovsdb.schema import UUID_TYPE, ColumnSchema, TableSchema
 from pyovn.ovsdb.server.db import Commit, Database, RowData
 from pyovn.ovsdb.server.txn import Transaction
 from pyovn.ovsdb.types import ID_RE, Uuid, is_valid_uuid
@@ -151,22 +151,44 @@ def _parse_row(
     if not isinstance(row_js, dict):
         raise syntax_error("row must be a JSON object", row_js)
     out: dict[str, Any] = {}
+    readers = _readers(table)
     for name, value_js in row_js.items():
-        column = table.all_columns.get(name)
-        if column is None:
+        found = readers.get(name)
+        if found is None:
             raise OvsdbError("unknown column", f"No column {name} in table {table.name}.", row_js)
+        column, reader, refs = found
         if for_update and not column.mutable:  # _uuid and _version are immutable too
             raise constraint_violation(
                 f"Cannot update immutable column {name} in table {table.name}.", op_js
             )
         if name.startswith("_"):
             continue
-        reader = row_reader(column.type)
-        if reader is None:
-            out[name] = datum_from_json(column.type, value_js, ctx.txn.symtab)
-        else:
+        if reader is not None:
             out[name] = reader(value_js)
+            continue
+        datum = refs(value_js) if refs is not None else None
+        if datum is None:
+            datum = datum_from_json(column.type, value_js, ctx.txn.symtab)
+        out[name] = datum
     return out
+
+
+_ColumnReaders = dict[str, tuple[ColumnSchema, Any, Any]]
+_READERS: dict[int, tuple[TableSchema, _ColumnReaders]] = {}
+
+
+def _readers(table: TableSchema) -> _ColumnReaders:
+    """Each column's schema and readers (row_reader, ref_reader), once per table schema
+    (the readers' own caches hash the column types, which costs more than the read)."""
+    hit = _READERS.get(id(table))
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    readers = {
+        name: (column, row_reader(column.type), ref_reader(column.type))
+        for name, column in table.all_columns.items()
+    }
+    _READERS[id(table)] = (table, readers)
+    return readers
 
 
 def _row_json(
