@@ -5,6 +5,14 @@ simulated datapath plays ovs-vswitchd); decide which Port_Bindings to bind (bind
 compute and install the flow table (flows.py + physical.py); then, in one Southbound
 transaction, claim what is bound here with up=true (its flows are installed by then), release
 what is not, and report nb_cfg; finally mark interfaces ovn-installed.
+
+A round does only what the changes since the last one call for (changes.py sorts them): the
+rounds that the echoes of our own writes cause (claim, up, ovn-installed, nb_cfg) compute no
+flows, decide nothing again and look only at the bindings that changed; a round that
+computes flows classifies again only the bindings that changed (binding.Bindings) and looks
+only at the Logical_Flow rows that changed or name a port that did (flows.LflowTargets,
+LflowCache.update). tests/unit/controller/test_round_equivalence.py holds the rounds to what
+a fresh controller computes.
 """
 
 from __future__ import annotations
@@ -16,11 +24,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pyovn.controller.binding import Decision, Kind, classify
+from pyovn.controller.binding import Bindings, Decision, Kind
+from pyovn.controller.changes import CHASSIS_TABLES, affects_flows, affects_registration
 from pyovn.controller.chassis import ChassisConfig, register_chassis
-from pyovn.controller.flows import LflowCache
-from pyovn.controller.lflow import required_inport
-from pyovn.controller.physical import LocalPort, McGroup, PhysicalState, RemotePort, physical_flows
+from pyovn.controller.flows import LflowCache, LflowTargets
+from pyovn.controller.physical import LocalPort, physical_flows
+from pyovn.controller.view import ChassisView
 from pyovn.daemon import tune_gc
 from pyovn.datapath.sim_backend import GENEVE_PORT, SimBackend
 from pyovn.ovsdb.client.client import OvsdbClient
@@ -50,25 +59,7 @@ OVS_COLUMNS = {
 }
 
 
-# changes that cannot alter the flow table: the bindings' up flag and what this chassis
-# writes back (nb_cfg, ovn-installed)
-_NO_FLOW_TABLES = frozenset({"SB_Global", "Chassis_Private"})
-# what decides which Logical_Flow rows apply to which local datapath keys
-_LFLOW_TABLES = frozenset({"Logical_Flow", "Logical_DP_Group", "Datapath_Binding"})
-
-
-def _affects_flows(event: RowEvent) -> bool:
-    if event.table in _NO_FLOW_TABLES:
-        return False
-    old, new = event.old, event.new
-    if old is None or new is None:
-        return True
-    changed = {c for c in new if c not in old or new[c] != old[c]}
-    if event.table == "Port_Binding":
-        return not changed <= {"up"}
-    if event.table == "Interface" and changed <= {"external_ids"}:
-        return old["external_ids"].get("iface-id") != new["external_ids"].get("iface-id")
-    return bool(changed)
+_OVS_TABLES = frozenset(OVS_COLUMNS)
 
 
 class Controller:
@@ -109,15 +100,26 @@ class Controller:
         else:
             self.backend = SimBackend(chassis, encap_ip, encap_port)
         self.cache = LflowCache()
+        self.lflow_targets = LflowTargets()
+        self.bindings = Bindings()
         self.wakeup = asyncio.Event()
-        # the flow table is recomputed only when something it depends on changed: not for
-        # the rounds our own writes cause (Port_Binding.up, ovn-installed, nb_cfg)
+        # Each part of a round runs again only when something it reads changed since it last
+        # ran to the end (the listener below marks it): the flow table not for the rounds
+        # our own writes cause (Port_Binding.up, our claims, ovn-installed, nb_cfg); the
+        # chassis' registration, the interfaces and tunnels, the binding decisions, the
+        # claims (per binding) and ovn-installed likewise.
         self.flows_dirty = True
+        self._register_dirty = True
+        self._ovs_dirty = True
+        self._claims_dirty: set[str] | None = None  # bindings to look at (None: all)
+        self._installed_dirty = True
+        self._chassis_uuid: str | None = None  # of the last round
+        self._ifaces: dict[str, int] = {}
+        self._installed_ids: frozenset[str] | None = None
         if datapath == "ovs":
             self.backend.on_resync = self._flows_changed  # ovs-vswitchd restarted
         self.sb.add_listener(self._on_update)
         self.ovs.add_listener(self._on_update)
-        self.decisions: dict[str, Decision] = {}  # logical port -> decision
         self.bound: dict[str, LocalPort] = {}
         self.n_rounds = 0
         self.last_round_s = 0.0
@@ -125,24 +127,70 @@ class Controller:
         # leaves alive; embedded (sandbox, tests) nothing of the process is frozen
         self.freeze_gc = False
         self.installed_flows = 0
+        self.n_flow_computations = 0  # rounds that computed the flow table
         self._port_maps: dict[int, dict[str, int]] = {}
         self._physical_memo: dict[Any, list[Any]] = {}
-        # the logical flows of the last install and what they were computed from
-        self._lflow_rows_dirty = True
-        self._lflow_rows: tuple[set[str], list[RowView], dict[str, list[int]]] | None = None
-        self._lflow_out: tuple[dict[int, dict[str, int]], list[Any]] | None = None
-        self._lflow_elsewhere: frozenset[str] = frozenset()
+        self.view = ChassisView()
+
+    @property
+    def decisions(self) -> dict[str, Decision]:
+        """Logical port -> this chassis' decision about it."""
+        return self.bindings.decisions
 
     def _flows_changed(self) -> None:
         self.flows_dirty = True
         self.wakeup.set()
 
+    def _all_dirty(self) -> None:
+        self.flows_dirty = self._ovs_dirty = self._installed_dirty = True
+        self._claims_dirty = None
+        self.bindings.reset()
+
     def _on_update(self, events: list[RowEvent]) -> None:
-        if not self.flows_dirty and any(_affects_flows(e) for e in events):
-            self.flows_dirty = True
-        if not self._lflow_rows_dirty and any(e.table in _LFLOW_TABLES for e in events):
-            self._lflow_rows_dirty = True
-        self.wakeup.set()
+        chassis = self._chassis_uuid
+        claims = self._claims_dirty
+        wake = False
+        for e in events:
+            table = e.table
+            if table == "Port_Binding":
+                self.view.forget(e.uuid)
+                if claims is not None:
+                    claims.add(e.uuid)
+                if affects_flows(e, chassis):
+                    self.flows_dirty = True
+                    self.bindings.note(e.uuid)
+                wake = True
+                continue
+            if table in _OVS_TABLES:
+                if table == "Interface":
+                    self._installed_dirty = True
+                if affects_flows(e):
+                    self.flows_dirty = self._ovs_dirty = True
+                wake = True
+                continue
+            if table in CHASSIS_TABLES:
+                if not affects_registration(e):
+                    # the echo of our nb_cfg report: a round only if it is behind
+                    wake = wake or self._nb_cfg_behind(e.new)
+                    continue
+                self._register_dirty = True
+                if table != "Chassis_Private":
+                    self._ovs_dirty = True  # the tunnels' peers
+            self.lflow_targets.note(e)
+            if not self.flows_dirty and affects_flows(e):
+                self.flows_dirty = True
+            wake = True
+        if wake:
+            self.wakeup.set()
+
+    def _nb_cfg_behind(self, private: RowView | None) -> bool:
+        sb_global = next(iter(self.sb.rows("SB_Global").values()), None)
+        return (
+            private is not None
+            and sb_global is not None
+            and private["name"] == self.name
+            and private["nb_cfg"] != sb_global["nb_cfg"]
+        )
 
     @property
     def name(self) -> str:
@@ -202,13 +250,18 @@ class Controller:
 
     async def round(self) -> None:
         start = time.perf_counter()
-        await register_chassis(self.sb, self.config)
+        if self._register_dirty or self._chassis_uuid is None:
+            self._register_dirty = False
+            try:
+                await register_chassis(self.sb, self.config)
+            except BaseException:
+                self._register_dirty = True
+                raise
         chassis_uuid = self.chassis_uuid()
-        if self.backend.assigns_ofports:
-            ifaces = await self._sync_interfaces()
-        else:
-            ifaces = self.backend.interface_ports()
-            await self.backend.sync_tunnels(self._peers(chassis_uuid))
+        if chassis_uuid != self._chassis_uuid:
+            self._chassis_uuid = chassis_uuid
+            self._all_dirty()
+        ifaces = await self._interfaces(chassis_uuid)
         self._decide(chassis_uuid, ifaces)
         # As ovn-controller: the flow_mods go to the switch first, then the claim
         # (Port_Binding.chassis) while the switch installs them, so other chassis start on
@@ -219,9 +272,15 @@ class Controller:
         # that the ports it marks are this chassis' by then).
         claiming: set[Any] = set()  # Port_Bindings the claim takes
         claim: asyncio.Future[Any] | None = None
+        # the bindings whose claim may be due: those that changed since the last round
+        dirty = self._claims_dirty if chassis_uuid is not None else None
+        if chassis_uuid is not None:
+            self._claims_dirty = set()
+        pbs = self.sb.rows("Port_Binding")
+        look = list(pbs) if dirty is None else [u for u in dirty if u in pbs]
 
         def build_claim(txn: Txn) -> None:
-            self._claims(txn, chassis_uuid, installed=False, claiming=claiming)
+            self._claims(txn, chassis_uuid, look, installed=False, claiming=claiming)
 
         def send_claim() -> None:
             nonlocal claim
@@ -230,27 +289,50 @@ class Controller:
 
         installed = False
         try:
-            if self.flows_dirty:
-                self.flows_dirty = False  # (changes from now on mark it again)
-                try:
-                    await self._install(chassis_uuid, send_claim)
-                except BaseException:
-                    self.flows_dirty = True
-                    raise
-            installed = True
-        finally:
-            send_claim()
-            assert claim is not None
-            if not installed:
-                await claim
-        # ovn-installed in the Open_vSwitch DB at the same time
-        await asyncio.gather(
-            claim,
-            self.sb.transact(lambda txn: self._claims(txn, chassis_uuid, claiming=claiming)),
-            self._mark_installed(),
-        )
+            try:
+                if self.flows_dirty:
+                    self.flows_dirty = False  # (changes from now on mark it again)
+                    try:
+                        await self._install(chassis_uuid, send_claim)
+                    except BaseException:
+                        self.flows_dirty = True
+                        raise
+                installed = True
+            finally:
+                send_claim()
+                assert claim is not None
+                if not installed:
+                    await claim
+            # ovn-installed in the Open_vSwitch DB at the same time
+            up = self.sb.transact(
+                lambda txn: self._claims(txn, chassis_uuid, look, claiming=claiming)
+            )
+            await asyncio.gather(claim, up, self._mark_installed())
+        except BaseException:
+            if chassis_uuid is not None:
+                again = self._claims_dirty
+                self._claims_dirty = None if dirty is None or again is None else again | dirty
+            raise
         self.n_rounds += 1
         self.last_round_s = time.perf_counter() - start
+
+    async def _interfaces(self, chassis_uuid: str | None) -> dict[str, int]:
+        """iface-id -> ofport of the local interfaces, with the tunnels to the other chassis
+        made (again only when the Open_vSwitch tables or the chassis changed)."""
+        if not self._ovs_dirty:
+            return self._ifaces
+        self._ovs_dirty = False
+        try:
+            if self.backend.assigns_ofports:
+                ifaces = await self._sync_interfaces()
+            else:
+                ifaces = self.backend.interface_ports()
+                await self.backend.sync_tunnels(self._peers(chassis_uuid))
+        except BaseException:
+            self._ovs_dirty = True
+            raise
+        self._ifaces = ifaces
+        return ifaces
 
     async def _sync_interfaces(self) -> dict[str, int]:
         """iface-id -> ofport; gives every interface a port on the simulated switch."""
@@ -283,27 +365,21 @@ class Controller:
         return out
 
     def _decide(self, chassis_uuid: str | None, ifaces: dict[str, int]) -> None:
-        pbs = self.sb.rows("Port_Binding")
-        decisions: dict[str, Decision] = {}
-        bound_vifs: dict[str, int] = {}
-        children = []
-        for pb in pbs.values():
-            if pb.one("parent_port") is not None:
-                children.append(pb)
-                continue
-            d = classify(pb, chassis_uuid, ifaces, bound_vifs)
-            decisions[pb["logical_port"]] = d
-            if d.kind is Kind.VIF:
-                bound_vifs[pb["logical_port"]] = d.ofport
-        for pb in children:
-            decisions[pb["logical_port"]] = classify(pb, chassis_uuid, ifaces, bound_vifs)
-        for name, d in decisions.items():
-            old = self.decisions.get(name)
-            if old is not None and old.bind and not d.bind:
+        changes = self.bindings.update(self.sb.rows("Port_Binding"), chassis_uuid, ifaces)
+        if not changes:
+            return
+        self.flows_dirty = True
+        claims = self._claims_dirty
+        for name, (old, d) in changes.items():
+            if old is not None and old.bind and d is not None and not d.bind:
                 log.info("releasing %s: %s", name, d.reason)
-            elif d.bind and (old is None or not old.bind):
+            elif d is not None and d.bind and (old is None or not old.bind):
                 log.info("binding %s (%s)", name, d.kind.value)
-        self.decisions = decisions
+            if (old is not None and old.kind is Kind.VIF) or (d is not None and d.kind is Kind.VIF):
+                self._installed_dirty = True
+            uuid = self.bindings.uuid_of(name)
+            if claims is not None and uuid is not None:
+                claims.add(uuid)
 
     # ------------------------------------------------------------------ flows
 
@@ -326,82 +402,12 @@ class Controller:
     ) -> None:
         """Compute the flow table and install it; ``flows_sent`` is called once the backend
         has sent the changes, while the switch is installing them."""
-        sb = self.sb
-        dps = sb.rows("Datapath_Binding")
-        pbs = sb.rows("Port_Binding")
-        local: dict[str, LocalPort] = {}
-        local_dps: set[str] = set()
-        for pb in pbs.values():
-            d = self.decisions.get(pb["logical_port"])
-            if d is None or not d.bind:
-                continue
-            dp = dps.get(pb["datapath"])
-            if dp is None:
-                continue
-            local_dps.add(dp.uuid)
-            local[pb["logical_port"]] = LocalPort(
-                pb["logical_port"],
-                dp["tunnel_key"],
-                pb["tunnel_key"],
-                d.ofport,
-                d.tag,
-                _secured_macs(pb),
-            )
-        self.bound = local
-        state = PhysicalState(local=list(local.values()))
-        chassis_rows = sb.rows("Chassis")
-        port_maps: dict[int, dict[str, int]] = {}
-        pb_chassis: dict[str, str | None] = {}
-        # VIFs (containers too) of the local datapaths that are not bound here: no packet
-        # enters the ingress pipeline from them on this chassis
-        elsewhere: set[str] = set()
-        for pb in pbs.values():
-            if pb["datapath"] not in local_dps:
-                continue
-            dp_key = dps[pb["datapath"]]["tunnel_key"]
-            port_maps.setdefault(dp_key, {})[pb["logical_port"]] = pb["tunnel_key"]
-            owner = pb.one("chassis")
-            pb_chassis[pb.uuid] = owner
-            if pb["logical_port"] in local:
-                continue
-            if pb["type"] == "":
-                elsewhere.add(pb["logical_port"])
-            if owner is None or owner == chassis_uuid:
-                continue
-            ch = chassis_rows.get(owner)
-            tunnel = self._tunnel(ch) if ch is not None else None
-            if tunnel is not None:
-                state.tunnels[ch["name"]] = tunnel
-                state.remote.append(
-                    RemotePort(pb["logical_port"], dp_key, pb["tunnel_key"], ch["name"])
-                )
-        local_keys = {(p.dp_key, p.key) for p in local.values()}
-        for mc in sb.rows("Multicast_Group").values():
-            if mc["datapath"] not in local_dps:
-                continue
-            dp_key = dps[mc["datapath"]]["tunnel_key"]
-            port_maps.setdefault(dp_key, {})[mc["name"]] = mc["tunnel_key"]
-            members_local = []
-            remote: set[str] = set()
-            for member in mc["ports"]:
-                pb = pbs.get(member)
-                if pb is None:
-                    continue
-                if (dp_key, pb["tunnel_key"]) in local_keys:
-                    members_local.append(pb["tunnel_key"])
-                    continue
-                owner = pb_chassis.get(member)
-                ch = chassis_rows.get(owner) if owner else None
-                if ch is not None and ch["name"] in state.tunnels:
-                    remote.add(ch["name"])
-            state.groups.append(
-                McGroup(
-                    dp_key, mc["tunnel_key"], tuple(sorted(members_local)), tuple(sorted(remote))
-                )
-            )
-        self._port_maps = port_maps
-        flows = physical_flows(state, self._physical_memo)
-        flows.extend(self._logical_flows(local_dps, dps, frozenset(elsewhere)))
+        self.n_flow_computations += 1
+        view = self.view.build(self.sb, self.bindings, chassis_uuid, self._tunnel)
+        self.bound = view.local
+        self._port_maps = view.port_maps
+        flows = physical_flows(view.state, self._physical_memo)
+        flows.extend(self._logical_flows(view.local_dps, view.elsewhere))
         result = self.backend.install(flows)
         if asyncio.iscoroutine(result):
             # the backend runs up to its first wait (the switch's barrier) before the task
@@ -426,57 +432,17 @@ class Controller:
             return self.backend.tunnel(chassis["name"], encap["ip"], port)
         return None
 
-    def _logical_flows(
-        self, local_dps: set[str], dps: dict[str, RowView], elsewhere: frozenset[str]
-    ) -> list[Any]:
+    def _logical_flows(self, local_dps: dict[str, int], elsewhere: frozenset[str]) -> list[Any]:
         """The compiled logical flows of the local datapaths, but for the ingress flows of
-        VIFs bound elsewhere (``elsewhere``). Unchanged Logical_Flow rows, local datapaths,
-        remote VIFs and port keys give back the last list without looking at a row."""
-        known = self._lflow_rows
-        if (
-            self._lflow_rows_dirty
-            or known is None
-            or known[0] != local_dps
-            or self._lflow_elsewhere != elsewhere
-        ):
-            self._lflow_rows_dirty = False
-            rows, dp_of = self._lflow_targets(local_dps, dps, elsewhere)
-            self._lflow_rows = (set(local_dps), rows, dp_of)
-            self._lflow_elsewhere = elsewhere
-            self._lflow_out = None
-        else:
-            _, rows, dp_of = known
-        last = self._lflow_out
-        if last is not None and last[0] == self._port_maps:
-            return last[1]
-        flows = self.cache.flows(rows, dp_of, self._port_maps)
-        self._lflow_out = (self._port_maps, flows)
-        return flows
-
-    def _lflow_targets(
-        self, local_dps: set[str], dps: dict[str, RowView], elsewhere: frozenset[str]
-    ) -> tuple[list[RowView], dict[str, list[int]]]:
-        groups = self.sb.rows("Logical_DP_Group")
-        dp_of: dict[str, list[int]] = {}
-        rows = []
-        for row in self.sb.rows("Logical_Flow").values():
-            if elsewhere and row["pipeline"] == "ingress":
-                inport = required_inport(row["match"])
-                if inport is not None and inport in elsewhere:
-                    continue
-            targets: list[str] = []
-            dp = row.one("logical_datapath")
-            if dp is not None:
-                targets = [dp]
-            else:
-                group = row.one("logical_dp_group")
-                if group is not None and group in groups:
-                    targets = list(groups[group]["datapaths"])
-            keys = [dps[t]["tunnel_key"] for t in targets if t in local_dps and t in dps]
-            if keys:
-                dp_of[row.uuid] = keys
-                rows.append(row)
-        return rows, dp_of
+        VIFs bound elsewhere (``elsewhere``); only the Logical_Flow rows that changed, that
+        name a VIF that came or went elsewhere or a port whose key changed are looked at
+        (all of them when the local datapaths or their groups changed)."""
+        sb = self.sb
+        targets = self.lflow_targets
+        changed = targets.update(
+            sb.rows("Logical_Flow"), sb.rows("Logical_DP_Group"), local_dps, elsewhere
+        )
+        return self.cache.update(targets.targets, changed, self._port_maps)
 
     # ------------------------------------------------------------------ Southbound writes
 
@@ -484,22 +450,28 @@ class Controller:
         self,
         txn: Txn,
         chassis_uuid: str | None,
+        look: list[str],
         installed: bool = True,
         claiming: set[Any] | None = None,
     ) -> None:
         """Bind (and, once the flows are ``installed``, set up=true) what is decided here;
-        release what is not; report nb_cfg. ``claiming``: the claim (``installed`` False)
+        release what is not; report nb_cfg. ``look``: the Port_Bindings to look at (the
+        others are as they should be). ``claiming``: the claim (``installed`` False)
         records there the bindings it takes; the up transaction, sent before the claim's
         reply, marks those up on condition that they are this chassis' by then."""
         if chassis_uuid is None:
             return
         if claiming is not None and not installed:
             claiming.clear()  # (built again when the transaction is retried)
-        for pb in self.sb.rows("Port_Binding").values():
-            name = pb["logical_port"]
-            d = self.decisions.get(name)
-            mine = pb.one("chassis") == chassis_uuid
+        pbs = self.sb.rows("Port_Binding")
+        decisions = self.bindings.decisions
+        for uuid in look:
+            pb = pbs.get(uuid)
+            if pb is None:
+                continue
+            d = decisions.get(pb["logical_port"])
             owner = pb.one("chassis")
+            mine = owner == chassis_uuid
             taken = owner is not None and not mine and pb.one("requested_chassis") != chassis_uuid
             if d is not None and d.bind and not taken:
                 if not installed:
@@ -519,13 +491,10 @@ class Controller:
                 txn.verify("Port_Binding", pb.uuid, {"chassis": pb["chassis"]})
                 txn.update("Port_Binding", pb.uuid, {"chassis": None, "up": False})
         sb_global = next(iter(self.sb.rows("SB_Global").values()), None)
+        if not installed or sb_global is None:
+            return
         private = self.sb.find_one("Chassis_Private", name=self.name)
-        if (
-            installed
-            and sb_global is not None
-            and private is not None
-            and private["nb_cfg"] != sb_global["nb_cfg"]
-        ):
+        if private is not None and private["nb_cfg"] != sb_global["nb_cfg"]:
             txn.update(
                 "Chassis_Private",
                 private.uuid,
@@ -533,7 +502,12 @@ class Controller:
             )
 
     async def _mark_installed(self) -> None:
-        bound_ids = {n for n, d in self.decisions.items() if d.kind is Kind.VIF}
+        """ovn-installed on the interfaces of the VIFs bound here, and on no other (again
+        only when an Interface or the VIFs bound here changed)."""
+        bound_ids = frozenset(self.bindings.bound_vifs)
+        if not self._installed_dirty and bound_ids == self._installed_ids:
+            return
+        self._installed_dirty = False
 
         def build(txn: Txn) -> None:
             for row in self.ovs.rows("Interface").values():
@@ -550,17 +524,9 @@ class Controller:
                         "Interface", row.uuid, [("external_ids", "delete", ["ovn-installed"])]
                     )
 
-        await self.ovs.transact(build)
-
-
-def _secured_macs(pb: RowView) -> tuple[int, ...]:
-    """The MACs of a binding's port_security entries ("MAC [IP...]")."""
-    out = []
-    for entry in sorted(pb["port_security"]):
-        word = entry.split()[0] if entry.split() else ""
-        if len(word) == 17 and word.count(":") == 5:
-            try:
-                out.append(int(word.replace(":", ""), 16))
-            except ValueError:
-                continue
-    return tuple(out)
+        try:
+            await self.ovs.transact(build)
+        except BaseException:
+            self._installed_dirty = True
+            raise
+        self._installed_ids = bound_ids

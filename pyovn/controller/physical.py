@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,19 @@ class PhysicalState:
     remote: list[RemotePort] = field(default_factory=list)
     groups: list[McGroup] = field(default_factory=list)
     tunnels: dict[str, Tunnel] = field(default_factory=dict)  # chassis name -> tunnel
+
+
+def secured_macs(port_security: Iterable[str]) -> tuple[int, ...]:
+    """The MACs of a binding's port_security entries ("MAC [IP...]")."""
+    out = []
+    for entry in sorted(port_security):
+        word = entry.split()[0] if entry.split() else ""
+        if len(word) == 17 and word.count(":") == 5:
+            try:
+                out.append(int(word.replace(":", ""), 16))
+            except ValueError:
+                continue
+    return tuple(out)
 
 
 def physical_flows(state: PhysicalState, memo: dict[Any, list[Flow]] | None = None) -> list[Flow]:

@@ -12,6 +12,7 @@ with ``ovs-ofctl ofp-print``.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 
 from pyovn.datapath.flows import (
     Action,
@@ -129,12 +130,23 @@ def _pad8(data: bytes) -> bytes:
 
 def match_bytes(flow: Flow) -> bytes:
     """ofp_match (OXM) for the flow, padded to 8 bytes."""
-    entries = sorted(
-        ((of_field(name), value, mask) for name, value, mask in flow.match),
-        key=lambda e: _ORDER.get(e[0], 3),
+    entries = sorted(  # (stable: the match's own order within a prerequisite level)
+        [_match_entry(name, value, mask) for name, value, mask in flow.match], key=_first
     )
-    oxm = b"".join(_entry(name, value, mask) for name, value, mask in entries)
+    oxm = b"".join([entry for _, entry in entries])
     return _pad8(struct.pack("!HH", 1, 4 + len(oxm)) + oxm)
+
+
+@lru_cache(maxsize=65536)
+def _match_entry(name: str, value: int, mask: int) -> tuple[int, bytes]:
+    """(prerequisite order, OXM entry) of one match field of the flow IR (the same fields
+    and values recur across flows)."""
+    field = of_field(name)
+    return _ORDER.get(field, 3), _entry(field, value, mask)
+
+
+def _first(entry: tuple[int, bytes]) -> int:
+    return entry[0]
 
 
 def _nx(subtype: int, body: bytes) -> bytes:
@@ -180,51 +192,67 @@ def actions_bytes(actions: tuple[Action, ...]) -> bytes:
     out: list[bytes] = []
     depth = 0
     for act in actions:
-        if isinstance(act, SetField):
-            out.append(_set_field(of_field(act.field), act.value, act.mask))
-        elif isinstance(act, Move):
-            if act.dst == "swap":
-                out.append(_stack(_NXAST_STACK_PUSH, of_field(act.src), act.src_ofs, act.n_bits))
-                depth += 1
-            elif act.src == "swap":
-                out.append(_stack(_NXAST_STACK_POP, of_field(act.dst), act.dst_ofs, act.n_bits))
-                depth -= 1
-            else:
-                src, dst = of_field(act.src), of_field(act.dst)
-                out.append(_move(src, act.src_ofs, dst, act.dst_ofs, act.n_bits))
-        elif isinstance(act, Resubmit):
-            out.append(_nx(_NXAST_RESUBMIT_TABLE, struct.pack("!HB3x", _OFPP_IN_PORT, act.table)))
-        elif isinstance(act, Output):
-            # as openflow.actions_text: in_port cleared around the output
-            out.append(_stack(_NXAST_STACK_PUSH, "nxm_in_port", 0, 16))
-            out.append(_set_field("nxm_in_port", 0xFFFF, -1))
-            out.append(_output(act.port))
-            out.append(_stack(_NXAST_STACK_POP, "nxm_in_port", 0, 16))
-        elif isinstance(act, PushVlan):
-            out.append(struct.pack("!HHH2x", _OFPAT_PUSH_VLAN, 8, 0x8100))
-            out.append(_set_field("vlan_tci", act.vid | 0x1000, -1))
-        elif isinstance(act, PopVlan):
-            out.append(struct.pack("!HH4x", _OFPAT_POP_VLAN, 8))
-        elif isinstance(act, Tunnel):
-            if not act.port:
-                raise UnsupportedFlow(f"tunnel to {act.chassis} has no port yet")
-            out.append(_move("metadata", 0, "tun_id", 0, 24))
-            out.append(_move("reg14", 0, "tun_metadata0", 16, 15))
-            out.append(_move("reg15", 0, "tun_metadata0", 0, 16))
-            out.append(_output(act.port))
-        elif isinstance(act, FromTunnel):
-            out.append(_move("tun_id", 0, "metadata", 0, 24))
-            out.append(_move("tun_metadata0", 16, "reg14", 0, 15))
-            out.append(_move("tun_metadata0", 0, "reg15", 0, 16))
-        elif isinstance(act, Clone):
-            inner = actions_bytes(act.actions)
-            out.append(struct.pack("!HHIH6x", 0xFFFF, 16 + len(inner), _NX_VENDOR, _NXAST_CLONE))
-            out.append(inner)
-        elif isinstance(act, Drop):
+        if isinstance(act, Drop):
             break
+        data, change = _action_bytes(act)
+        out.append(data)
+        depth += change
     if depth:
         raise UnsupportedFlow("unbalanced exchange")
     return b"".join(out)
+
+
+@lru_cache(maxsize=65536)
+def _action_bytes(act: Action) -> tuple[bytes, int]:
+    """One action's encoding and what it does to the stack's depth (actions recur across
+    flows: a port's output, a resubmit, a clone of a multicast group's member)."""
+    if isinstance(act, SetField):
+        return _set_field(of_field(act.field), act.value, act.mask), 0
+    if isinstance(act, Move):
+        if act.dst == "swap":
+            return _stack(_NXAST_STACK_PUSH, of_field(act.src), act.src_ofs, act.n_bits), 1
+        if act.src == "swap":
+            return _stack(_NXAST_STACK_POP, of_field(act.dst), act.dst_ofs, act.n_bits), -1
+        src, dst = of_field(act.src), of_field(act.dst)
+        return _move(src, act.src_ofs, dst, act.dst_ofs, act.n_bits), 0
+    if isinstance(act, Resubmit):
+        return _nx(_NXAST_RESUBMIT_TABLE, struct.pack("!HB3x", _OFPP_IN_PORT, act.table)), 0
+    if isinstance(act, Output):
+        # as openflow.actions_text: in_port cleared around the output
+        return (
+            _stack(_NXAST_STACK_PUSH, "nxm_in_port", 0, 16)
+            + _set_field("nxm_in_port", 0xFFFF, -1)
+            + _output(act.port)
+            + _stack(_NXAST_STACK_POP, "nxm_in_port", 0, 16),
+            0,
+        )
+    if isinstance(act, PushVlan):
+        push = struct.pack("!HHH2x", _OFPAT_PUSH_VLAN, 8, 0x8100)
+        return push + _set_field("vlan_tci", act.vid | 0x1000, -1), 0
+    if isinstance(act, PopVlan):
+        return struct.pack("!HH4x", _OFPAT_POP_VLAN, 8), 0
+    if isinstance(act, Tunnel):
+        if not act.port:
+            raise UnsupportedFlow(f"tunnel to {act.chassis} has no port yet")
+        return (
+            _move("metadata", 0, "tun_id", 0, 24)
+            + _move("reg14", 0, "tun_metadata0", 16, 15)
+            + _move("reg15", 0, "tun_metadata0", 0, 16)
+            + _output(act.port),
+            0,
+        )
+    if isinstance(act, FromTunnel):
+        return (
+            _move("tun_id", 0, "metadata", 0, 24)
+            + _move("tun_metadata0", 16, "reg14", 0, 15)
+            + _move("tun_metadata0", 0, "reg15", 0, 16),
+            0,
+        )
+    if isinstance(act, Clone):
+        inner = actions_bytes(act.actions)
+        head = struct.pack("!HHIH6x", 0xFFFF, 16 + len(inner), _NX_VENDOR, _NXAST_CLONE)
+        return head + inner, 0
+    return b"", 0
 
 
 def flow_mod(flow: Flow, command: int = OFPFC_ADD, xid: int = 0, cookie: int = 0) -> bytes:

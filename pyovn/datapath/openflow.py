@@ -8,6 +8,8 @@ tunnels carry the datapath key in ``tun_id`` and the logical ports in ``tun_meta
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pyovn.datapath.flows import (
     Action,
     Clone,
@@ -132,14 +134,18 @@ def _width(field: str) -> int:
 
 def match_text(flow: Flow) -> str:
     parts = [f"table={flow.table}", f"priority={flow.priority}"]
-    for name, value, mask in flow.match:
-        field = of_field(name)
-        full = (1 << _width(field)) - 1
-        if mask == -1 or mask & full == full:
-            parts.append(f"{field}={_value(field, value)}")
-        else:
-            parts.append(f"{field}={_value(field, value & mask)}/{_value(field, mask & full)}")
+    parts += [_match_part(name, value, mask) for name, value, mask in flow.match]
     return ",".join(parts)
+
+
+@lru_cache(maxsize=65536)
+def _match_part(name: str, value: int, mask: int) -> str:
+    """One match field's text (the same fields and values recur across flows)."""
+    field = of_field(name)
+    full = (1 << _width(field)) - 1
+    if mask == -1 or mask & full == full:
+        return f"{field}={_value(field, value)}"
+    return f"{field}={_value(field, value & mask)}/{_value(field, mask & full)}"
 
 
 def _ref(field: str, lo: int, n: int) -> str:
@@ -151,62 +157,77 @@ def actions_text(actions: tuple[Action, ...]) -> str:
     out: list[str] = []
     stack_depth = 0
     for act in actions:
-        if isinstance(act, SetField):
-            field = of_field(act.field)
-            full = (1 << _width(field)) - 1
-            if act.mask == -1 or act.mask & full == full:
-                out.append(f"set_field:{_value(field, act.value)}->{field}")
-            else:
-                out.append(
-                    f"set_field:{_value(field, act.value & act.mask)}/"
-                    f"{_value(field, act.mask & full)}->{field}"
-                )
-        elif isinstance(act, Move):
-            if act.dst == "swap":
-                out.append(f"push:{_ref(of_field(act.src), act.src_ofs, act.n_bits)}")
-                stack_depth += 1
-            elif act.src == "swap":
-                out.append(f"pop:{_ref(of_field(act.dst), act.dst_ofs, act.n_bits)}")
-                stack_depth -= 1
-            else:
-                out.append(
-                    f"move:{_ref(of_field(act.src), act.src_ofs, act.n_bits)}->"
-                    f"{_ref(of_field(act.dst), act.dst_ofs, act.n_bits)}"
-                )
-        elif isinstance(act, Resubmit):
-            out.append(f"resubmit(,{act.table})")
-        elif isinstance(act, Output):
-            # OpenFlow never sends a packet back out of its in_port; the logical pipeline
-            # already decided (flags.loopback), so clear in_port around the output
-            # (set_field, not load: the switch reports it back as set_field, and
-            # replace-flows must see the installed flow as the same one)
-            out.append(
-                "push:NXM_OF_IN_PORT[],set_field:ANY->in_port,"
-                f"output:{act.port},pop:NXM_OF_IN_PORT[]"
-            )
-        elif isinstance(act, PushVlan):
-            out.append(f"push_vlan:0x8100,set_field:{act.vid | 0x1000}->vlan_tci")
-        elif isinstance(act, PopVlan):
-            out.append("pop_vlan")
-        elif isinstance(act, Tunnel):
-            if not act.port:
-                raise UnsupportedFlow(f"tunnel to {act.chassis} has no port yet")
-            out.append("move:OXM_OF_METADATA[0..23]->NXM_NX_TUN_ID[0..23]")
-            out.append("move:NXM_NX_REG14[0..14]->NXM_NX_TUN_METADATA0[16..30]")
-            out.append("move:NXM_NX_REG15[0..15]->NXM_NX_TUN_METADATA0[0..15]")
-            out.append(f"output:{act.port}")
-        elif isinstance(act, FromTunnel):
-            out.append("move:NXM_NX_TUN_ID[0..23]->OXM_OF_METADATA[0..23]")
-            out.append("move:NXM_NX_TUN_METADATA0[16..30]->NXM_NX_REG14[0..14]")
-            out.append("move:NXM_NX_TUN_METADATA0[0..15]->NXM_NX_REG15[0..15]")
-        elif isinstance(act, Clone):
-            out.append(f"clone({actions_text(act.actions)})")
-        elif isinstance(act, Drop):
+        if isinstance(act, Drop):
             out.append("drop")
             break
+        text, depth = _action_text(act)
+        if text:
+            out.append(text)
+        stack_depth += depth
     if stack_depth:
         raise UnsupportedFlow("unbalanced exchange")
     return ",".join(out) or "drop"
+
+
+@lru_cache(maxsize=65536)
+def _action_text(act: Action) -> tuple[str, int]:
+    """One action's text and what it does to the stack's depth (actions recur across
+    flows: a port's output, a resubmit, a clone of a multicast group's member)."""
+    if isinstance(act, SetField):
+        field = of_field(act.field)
+        full = (1 << _width(field)) - 1
+        if act.mask == -1 or act.mask & full == full:
+            return f"set_field:{_value(field, act.value)}->{field}", 0
+        return (
+            f"set_field:{_value(field, act.value & act.mask)}/"
+            f"{_value(field, act.mask & full)}->{field}",
+            0,
+        )
+    if isinstance(act, Move):
+        if act.dst == "swap":
+            return f"push:{_ref(of_field(act.src), act.src_ofs, act.n_bits)}", 1
+        if act.src == "swap":
+            return f"pop:{_ref(of_field(act.dst), act.dst_ofs, act.n_bits)}", -1
+        return (
+            f"move:{_ref(of_field(act.src), act.src_ofs, act.n_bits)}->"
+            f"{_ref(of_field(act.dst), act.dst_ofs, act.n_bits)}",
+            0,
+        )
+    if isinstance(act, Resubmit):
+        return f"resubmit(,{act.table})", 0
+    if isinstance(act, Output):
+        # OpenFlow never sends a packet back out of its in_port; the logical pipeline
+        # already decided (flags.loopback), so clear in_port around the output
+        # (set_field, not load: the switch reports it back as set_field, and
+        # replace-flows must see the installed flow as the same one)
+        return (
+            f"push:NXM_OF_IN_PORT[],set_field:ANY->in_port,output:{act.port},pop:NXM_OF_IN_PORT[]",
+            0,
+        )
+    if isinstance(act, PushVlan):
+        return f"push_vlan:0x8100,set_field:{act.vid | 0x1000}->vlan_tci", 0
+    if isinstance(act, PopVlan):
+        return "pop_vlan", 0
+    if isinstance(act, Tunnel):
+        if not act.port:
+            raise UnsupportedFlow(f"tunnel to {act.chassis} has no port yet")
+        return (
+            "move:OXM_OF_METADATA[0..23]->NXM_NX_TUN_ID[0..23],"
+            "move:NXM_NX_REG14[0..14]->NXM_NX_TUN_METADATA0[16..30],"
+            "move:NXM_NX_REG15[0..15]->NXM_NX_TUN_METADATA0[0..15],"
+            f"output:{act.port}",
+            0,
+        )
+    if isinstance(act, FromTunnel):
+        return (
+            "move:NXM_NX_TUN_ID[0..23]->OXM_OF_METADATA[0..23],"
+            "move:NXM_NX_TUN_METADATA0[16..30]->NXM_NX_REG14[0..14],"
+            "move:NXM_NX_TUN_METADATA0[0..15]->NXM_NX_REG15[0..15]",
+            0,
+        )
+    if isinstance(act, Clone):
+        return f"clone({actions_text(act.actions)})", 0
+    return "", 0
 
 
 def flow_cookie(flow: Flow) -> int:

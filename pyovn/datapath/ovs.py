@@ -137,10 +137,18 @@ class OvsBackend:
         self._tlv_done = False
         self._full = True  # the switch's flows are unknown: next install replaces them all
         self._epoch = 0  # counts resyncs
-        self._by_id: dict[int, tuple[Flow, str]] = {}
+        self._by_id: dict[int, tuple[Flow, str | None]] = {}  # id -> flow, its text
+        self._refs: dict[str, int] = {}  # text -> how many of the desired flows have it
+        self._desired: dict[str, Flow] = {}  # text -> a desired flow with that text
+        self._touched: set[str] = set()
         self.on_resync: Callable[[], None] | None = None  # the controller's wakeup
         self.n_switch_connects = 0
         self._conn: SwitchConnection | None = None
+        # br-int's interfaces (and their ofports by name), until the Open_vSwitch tables change
+        self._bridge_ifaces: dict[str, Any] | None = None
+        self._ofports: dict[str, int] | None = None
+        if ovs is not None:
+            ovs.add_listener(self._ovs_changed)
         self._watch: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ set-up
@@ -218,13 +226,18 @@ class OvsBackend:
 
     # ------------------------------------------------------------------ ports
 
+    def _ovs_changed(self, events: list[Any]) -> None:
+        self._bridge_ifaces = None
+
     def bridge_interfaces(self) -> dict[str, Any]:
-        """Interface rows on br-int, by uuid."""
-        br = self.ovs.find_one("Bridge", name=self.bridge)
-        if br is None:
-            return {}
+        """Interface rows on br-int, by uuid (kept until the Open_vSwitch tables change;
+        not to be changed by the caller)."""
+        out = self._bridge_ifaces
+        if out is not None:
+            return out
         out = {}
-        for port_uuid in br["ports"]:
+        br = self.ovs.find_one("Bridge", name=self.bridge)
+        for port_uuid in br["ports"] if br is not None else ():
             port = self.ovs.get("Port", port_uuid)
             if port is None:
                 continue
@@ -232,6 +245,8 @@ class OvsBackend:
                 iface = self.ovs.get("Interface", iface_uuid)
                 if iface is not None:
                     out[iface_uuid] = iface
+        self._bridge_ifaces = out
+        self._ofports = None
         return out
 
     def interface_ports(self) -> dict[str, int]:
@@ -291,49 +306,75 @@ class OvsBackend:
         await self.ovs.transact(build)
 
     def tunnel(self, chassis: str, ip: str, port: int = GENEVE_PORT) -> Tunnel:
-        ofport = 0
-        for iface in self.bridge_interfaces().values():
-            if iface["name"] == f"ovn-{chassis[:8]}-0":
+        ifaces = self.bridge_interfaces()
+        ofports = self._ofports
+        if ofports is None:
+            ofports = self._ofports = {}
+            for iface in ifaces.values():
                 value = iface.one("ofport")
-                ofport = value if isinstance(value, int) and value > 0 else 0
-        return Tunnel(chassis, ip, self.encap_type, ofport)
+                ofports[iface["name"]] = value if isinstance(value, int) and value > 0 else 0
+        return Tunnel(chassis, ip, self.encap_type, ofports.get(f"ovn-{chassis[:8]}-0", 0))
 
     # ------------------------------------------------------------------ flows
 
     async def install(self, flows: list[Flow]) -> tuple[int, int]:
-        # text of each flow: the controller's caches hand back the same Flow objects while
-        # nothing changed, so they are found by identity (the cache holds the object, so its
-        # id stays its own); a new object is rendered
-        lines: dict[str, Flow] = {}
-        by_id: dict[int, tuple[Flow, str]] = {}
-        for flow in flows:
-            hit = self._by_id.get(id(flow))
-            if hit is not None and hit[0] is flow:
-                text = hit[1]
+        # The controller's caches hand back the same Flow objects while nothing changed: the
+        # flows are told apart by identity (``_by_id`` holds them, so an id stays its own),
+        # and only new objects are rendered. ``_refs`` counts the flows of each text (two
+        # objects may render the same); a text whose count fell to 0 is removed, one that
+        # went up from 0 is added. ``_touched``: the texts changed since the switch last took
+        # a change (kept when sending fails, so the next install sends them too).
+        by_id = self._by_id
+        fresh = {id(flow): flow for flow in flows}
+        refs, desired, touched = self._refs, self._desired, self._touched
+        for key in by_id.keys() - fresh.keys():
+            text = by_id.pop(key)[1]
+            if text is None:
+                continue
+            if refs[text] == 1:
+                del refs[text]
+                del desired[text]
             else:
-                try:
-                    text = flow_text(flow)
-                except UnsupportedFlow as exc:
-                    self.failed[str(flow)] = str(exc)
-                    continue
-            by_id[id(flow)] = (flow, text)
-            lines[text] = flow
-        self._by_id = by_id
-        added = [t for t in lines if t not in self.installed]
-        removed = [t for t in self.installed if t not in lines]
+                refs[text] -= 1
+            touched.add(text)
+        for key in fresh.keys() - by_id.keys():
+            flow = fresh[key]
+            try:
+                text: str | None = flow_text(flow)
+            except UnsupportedFlow as exc:
+                self.failed[str(flow)] = str(exc)
+                text = None
+            by_id[key] = (flow, text)
+            if text is None:
+                continue
+            if text in refs:
+                refs[text] += 1
+            else:
+                refs[text] = 1
+                desired[text] = flow
+            touched.add(text)
+        installed = self.installed
+        added = [t for t in touched if t in refs and t not in installed]
+        removed = [t for t in touched if t not in refs and t in installed]
         if not self._full and not added and not removed:
+            touched.clear()
             return 0, 0
         await self._ofctl_tlv()
         conn = self._conn
         if self._full or conn is None:
             epoch = self._epoch
-            await self._replace_flows(lines)
+            await self._replace_flows(desired)
             self._full = conn is None or epoch != self._epoch  # reconnected meanwhile: again
             self.n_full_syncs += 1
+            self.installed = dict(desired)
         else:
-            await self._flow_mods(conn, lines, added, removed)
-        self.installed = lines
-        self.n_flows = len(lines)
+            await self._flow_mods(conn, desired, added, removed)
+            for text in removed:
+                del installed[text]
+            for text in added:
+                installed[text] = desired[text]
+        touched.clear()
+        self.n_flows = len(self.installed)
         return len(added), len(removed)
 
     async def _replace_flows(self, lines: dict[str, Flow]) -> None:

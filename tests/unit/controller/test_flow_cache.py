@@ -4,7 +4,7 @@ changes that can alter the flow table make the controller recompute it."""
 
 from __future__ import annotations
 
-from pyovn.controller.daemon import _affects_flows
+from pyovn.controller.changes import affects_flows as _affects_flows
 from pyovn.controller.flows import LflowCache
 from pyovn.controller.physical import LocalPort, PhysicalState, physical_flows
 from pyovn.ovsdb.client.replica import RowEvent, RowView
@@ -74,6 +74,16 @@ def test_which_changes_touch_the_flow_table() -> None:
     assert not _affects_flows(RowEvent("Port_Binding", Uuid(U1), pb, up))
     assert _affects_flows(RowEvent("Port_Binding", Uuid(U1), pb, claimed))
     assert _affects_flows(RowEvent("Port_Binding", Uuid(U1), None, pb))
+    # this chassis' own claim and release: no chassis and this one bind (or not) alike
+    mine = row("Port_Binding", logical_port="vm1", up=True, chassis=frozenset({"me"}))
+    theirs = row("Port_Binding", logical_port="vm1", up=True, chassis=frozenset({"x"}))
+    assert not _affects_flows(RowEvent("Port_Binding", Uuid(U1), pb, mine), "me")
+    assert not _affects_flows(RowEvent("Port_Binding", Uuid(U1), mine, pb), "me")
+    assert _affects_flows(RowEvent("Port_Binding", Uuid(U1), pb, mine))  # (not known as ours)
+    assert _affects_flows(RowEvent("Port_Binding", Uuid(U1), mine, theirs), "me")
+    assert _affects_flows(RowEvent("Port_Binding", Uuid(U1), pb, theirs), "me")
+    moved = row("Port_Binding", logical_port="vm1", up=True, chassis=frozenset({"me"}), tag=3)
+    assert _affects_flows(RowEvent("Port_Binding", Uuid(U1), pb, moved), "me")
     i1 = row("Interface", name="p", external_ids={"iface-id": "vm1"}, ofport=3)
     i2 = row("Interface", name="p", external_ids={"iface-id": "vm1", "ovn-installed": "true"},
              ofport=3)  # fmt: skip
