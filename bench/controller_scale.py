@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 from pyovn.controller.flows import LflowCache  # noqa: E402
 from pyovn.controller.lflow import parsed_actions, parsed_match  # noqa: E402
 from pyovn.controller.physical import LocalPort, PhysicalState, physical_flows  # noqa: E402
+from pyovn.logical.template import clear_templates  # noqa: E402
 from pyovn.ovsdb.client.client import OvsdbClient  # noqa: E402
 from pyovn.ovsdb.client.txn import Txn  # noqa: E402
 from tests.support.servers import start_pyovn_server, start_real_server  # noqa: E402
@@ -355,6 +356,7 @@ def compile_in_process(sb: OvsdbClient, n_ports: int) -> dict[str, Any]:
             rows.append(row)
     parsed_match.cache_clear()
     parsed_actions.cache_clear()
+    clear_templates()  # cold: no parse-once template of a per-port flow either
     cache = LflowCache()
     t0 = time.perf_counter()
     flows = cache.flows(rows, dp_of, port_maps)

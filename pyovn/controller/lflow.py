@@ -32,11 +32,10 @@ from pyovn.datapath.flows import (
     Resubmit,
     SetField,
 )
-from pyovn.logical.actions import parse_actions
 from pyovn.logical.errors import LogicalSyntaxError
 from pyovn.logical.fields import DEFAULT_SYMTAB, SymbolTable
 from pyovn.logical.matchset import MatchSet
-from pyovn.logical.normalize import compile_match
+from pyovn.logical.template import templated_actions, templated_match
 from pyovn.logical.values import FieldRef, IntConst, StrConst
 
 log = logging.getLogger("pyovn.controller")
@@ -52,12 +51,15 @@ class CompileError(Exception):
 
 @lru_cache(maxsize=65536)
 def parsed_match(text: str) -> tuple[MatchSet, ...]:
-    return compile_match(text)
+    """``compile_match(text)``; a text not seen before whose only novelty is its port names,
+    MACs and IPv4 addresses is built from a parse-once template (pyovn.logical.template)."""
+    return templated_match(text)
 
 
 @lru_cache(maxsize=65536)
 def parsed_actions(text: str) -> tuple[Any, ...]:
-    return parse_actions(text)
+    """``parse_actions(text)``, through the action templates likewise."""
+    return templated_actions(text)
 
 
 @dataclass

@@ -18,8 +18,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from pyovn.logical.errors import LexError
 from pyovn.logical.values import FORMAT_WIDTH, IntConst, IntFormat, prefix_mask
@@ -58,9 +58,11 @@ class TokenKind(Enum):
     END = "end of input"
 
 
-@dataclass(frozen=True)
-class Token:
-    """One token. ``value`` is the int for integers, the text for names and strings."""
+class Token(NamedTuple):
+    """One token. ``value`` is the int for integers, the text for names and strings.
+
+    A named tuple: lexing makes one per word, and tuples are the cheapest immutable records.
+    """
 
     kind: TokenKind
     text: str
@@ -90,6 +92,8 @@ _SKIP_RE = re.compile(r"(?:\s+|//[^\n]*\n?|/\*.*?\*/)*", re.DOTALL)
 _ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _NAME_RE = re.compile(r"[A-Za-z0-9_.]+")
 _STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+# A string JSON reads as it is written: no escapes, no control characters.
+_PLAIN_STRING_RE = re.compile(r'"([^"\\\x00-\x1f]*)"')
 _HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+")
 _DEC_RE = re.compile(r"[0-9]+")
 _MAC_RE = re.compile(r"[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2}){5}")
@@ -99,34 +103,60 @@ _IDCHAR = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 # An Ethernet or IPv6 literal has a colon after its first hex digits.
 _HEX_COLON_RE = re.compile(r"[0-9a-fA-F]*:")
+# The common tokens in one step: an identifier that cannot begin a number (a hex letter
+# followed by hex digits and a colon could be an Ethernet or IPv6 literal), or an operator
+# (longest first; ":" only where "::" does not begin an IPv6 literal).
+# Blanks before it are skipped in the same step.
+_FAST_RE = re.compile(
+    r"\s*([g-zG-Z_][A-Za-z0-9_.]*|[a-fA-F](?![0-9a-fA-F]*:)[A-Za-z0-9_.]*"
+    r"|<->|<=|<|->|--|==|=|!=|!|>=|>|&&|\|\||\.\.|[(){}\[\],;]|:(?!:))"
+)
+_OP_KINDS = {kind.value: kind for kind in _OPERATORS}
 
 
 def _scan_number(text: str, pos: int) -> tuple[int, IntFormat, int] | None:
-    """Longest valid numeric literal at ``pos``: (value, notation, end) or None."""
-    best: tuple[int, IntFormat, int] | None = None
+    """Longest valid numeric literal at ``pos``: (value, notation, end) or None.
 
-    def offer(value: int, fmt: IntFormat, end: int) -> None:
-        nonlocal best
-        if best is None or end > best[2]:
-            best = (value, fmt, end)
-
+    On equal lengths the first of decimal/hexadecimal, IPv4, Ethernet, IPv6 wins. Each
+    notation is only tried where it can match: IPv4 needs a dot right after the first one to
+    three digits, Ethernet and IPv6 a colon after the first hex digits.
+    """
     if (m := _HEX_RE.match(text, pos)) is not None:
-        offer(int(m.group()[2:], 16), IntFormat.HEXADECIMAL, m.end())
-    elif (m := _DEC_RE.match(text, pos)) is not None:
-        offer(int(m.group()), IntFormat.DECIMAL, m.end())
-    if (m := _IPV4_RE.match(text, pos)) is not None:
+        # "0x" can begin no other notation
+        return int(m.group()[2:], 16), IntFormat.HEXADECIMAL, m.end()
+    best: tuple[int, IntFormat, int] | None = None
+    if (m := _DEC_RE.match(text, pos)) is not None:
+        end = m.end()
+        best = (int(m.group()), IntFormat.DECIMAL, end)
+        if (
+            end - pos <= 3
+            and text.startswith(".", end)
+            and (m := _IPV4_RE.match(text, pos)) is not None
+            and (value := _ipv4(m.group())) is not None
+        ):
+            best = (value, IntFormat.IPV4, m.end())
+    if _HEX_COLON_RE.match(text, pos) is None:
+        return best
+    if (m := _MAC_RE.match(text, pos)) is not None and (best is None or m.end() > best[2]):
+        best = (_mac(m.group()), IntFormat.ETHERNET, m.end())
+    if (m := _IPV6_RE.match(text, pos)) is not None and (best is None or m.end() > best[2]):
         try:
-            offer(int(ipaddress.IPv4Address(m.group())), IntFormat.IPV4, m.end())
-        except ValueError:
-            pass
-    if (m := _MAC_RE.match(text, pos)) is not None:
-        offer(_mac(m.group()), IntFormat.ETHERNET, m.end())
-    if (m := _IPV6_RE.match(text, pos)) is not None and m.end() > pos:
-        try:
-            offer(int(ipaddress.IPv6Address(m.group())), IntFormat.IPV6, m.end())
+            best = (int(ipaddress.IPv6Address(m.group())), IntFormat.IPV6, m.end())
         except ValueError:
             pass
     return best
+
+
+def _ipv4(text: str) -> int | None:
+    """The value of dotted-quad ``text`` (four groups of 1-3 digits), or None where
+    ``ipaddress`` would refuse it (an octet above 255 or with a leading zero)."""
+    value = 0
+    for octet in text.split("."):
+        n = int(octet)
+        if n > 255 or (octet[0] == "0" and len(octet) > 1):
+            return None
+        value = (value << 8) | n
+    return value
 
 
 def _mac(text: str) -> int:
@@ -148,22 +178,46 @@ class _Lexer:
 
     def run(self) -> list[Token]:
         text, n = self.text, len(self.text)
-        skip = _SKIP_RE.match
-        while True:
-            # skip blanks and comments
-            m = skip(text, self.pos)
-            assert m is not None
-            self.pos = m.end()
-            if self.pos >= n:
-                break
-            if text.startswith("/*", self.pos):
-                raise self.error("Unterminated comment", self.pos)
+        tokens = self.tokens
+        skip, fast, ops = _SKIP_RE.match, _FAST_RE.match, _OP_KINDS
+        ident = TokenKind.ID
+        pos = 0
+        while pos < n:
+            m = fast(text, pos)
+            if m is not None:
+                word = m.group(1)
+                start = m.start(1)
+                kind = ops.get(word)
+                if kind is None:
+                    tokens.append(Token(ident, word, start, word))
+                else:
+                    tokens.append(Token(kind, word, start))
+                pos = m.end()
+                continue
+            c = text[pos]
+            if c.isspace() or c == "/":
+                # skip blanks and comments (str.isspace is what the regex's \s matches)
+                m = skip(text, pos)
+                assert m is not None
+                if m.end() >= n:
+                    break
+                if text.startswith("/*", m.end()):
+                    raise self.error("Unterminated comment", m.end())
+                if m.end() > pos:
+                    pos = m.end()
+                    continue
+            self.pos = pos
             self._token()
-        self.tokens.append(Token(TokenKind.END, "", len(self.text)))
-        return self.tokens
+            pos = self.pos
+        tokens.append(Token(TokenKind.END, "", n))
+        return tokens
 
     def _add(self, kind: TokenKind, start: int, end: int, **kw: object) -> None:
         self.tokens.append(Token(kind, self.text[start:end], start, **kw))  # type: ignore[arg-type]
+        self.pos = end
+
+    def _add_value(self, kind: TokenKind, start: int, end: int, value: int | str) -> None:
+        self.tokens.append(Token(kind, self.text[start:end], start, value))
         self.pos = end
 
     def _token(self) -> None:
@@ -176,15 +230,18 @@ class _Lexer:
             if m is None:
                 raise self.error(f"`{c}' must be followed by a name", start, start + 1)
             kind = TokenKind.MACRO if c == "$" else TokenKind.PORT_GROUP
-            self._add(kind, start, m.end(), value=m.group())
+            self._add_value(kind, start, m.end(), m.group())
         elif self._starts_number(c, start):
             self._number()
         elif (m := _ID_RE.match(text, start)) is not None:
-            self._add(TokenKind.ID, start, m.end(), value=m.group())
+            word = m.group()
+            self.tokens.append(Token(TokenKind.ID, word, start, word))
+            self.pos = m.end()
         else:
             for op, kind in _OPS_BY_CHAR.get(c, ()):
                 if text.startswith(op, start):
-                    self._add(kind, start, start + len(op))
+                    self.tokens.append(Token(kind, op, start))
+                    self.pos = start + len(op)
                     return
             raise self.error(f"Invalid character `{c}'", start, start + 1)
 
@@ -201,6 +258,10 @@ class _Lexer:
 
     def _string(self) -> None:
         start = self.pos
+        m = _PLAIN_STRING_RE.match(self.text, start)
+        if m is not None:
+            self._add_value(TokenKind.STRING, start, m.end(), m.group(1))
+            return
         m = _STRING_RE.match(self.text, start)
         if m is None:
             raise self.error("Unterminated string constant", start)
@@ -208,7 +269,7 @@ class _Lexer:
             value = json.loads(m.group())
         except ValueError:
             raise self.error("Invalid escape in string constant", start, m.end())
-        self._add(TokenKind.STRING, start, m.end(), value=value)
+        self._add_value(TokenKind.STRING, start, m.end(), value)
 
     def _literal(self, pos: int) -> tuple[int, IntFormat, int]:
         num = _scan_number(self.text, pos)
@@ -231,7 +292,10 @@ class _Lexer:
         start = self.pos
         value, fmt, end = self._literal(start)
         if end >= len(self.text) or self.text[end] != "/":
-            self._add(TokenKind.INTEGER, start, end, value=value, fmt=fmt)
+            self.tokens.append(
+                Token(TokenKind.INTEGER, self.text[start:end], start, value, None, fmt)
+            )
+            self.pos = end
             return
         mask, mask_fmt, mask_end = self._literal(end + 1)
         width = FORMAT_WIDTH.get(fmt)

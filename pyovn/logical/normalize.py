@@ -464,6 +464,27 @@ def normalize(
     return tuple(c.to_matchset() for c in conjs)
 
 
+RawConj = tuple[Mapping[str, bitmatch.Term], Mapping[str, str], Mapping[str, bool]]
+
+
+def raw_conjunctions(
+    expr: Expr, symtab: SymbolTable = DEFAULT_SYMTAB, *, max_flows: int = MAX_FLOWS
+) -> list[RawConj]:
+    """The conjunctions ``expr`` expands to, before subsumption, as (integer terms by storage
+    field, port names by field, residency) triples: for analyses such as
+    :mod:`pyovn.logical.template` (no address sets or port groups). Do not mutate them."""
+    n = _Normalizer(symtab, {}, {}, max_flows)
+    return [(c.ints, c.strs, c.resident) for c in n.dnf(expr, False)]
+
+
+def prerequisite_conjunctions(
+    name: str, symtab: SymbolTable = DEFAULT_SYMTAB, *, max_flows: int = MAX_FLOWS
+) -> list[RawConj]:
+    """The conjunctions that the prerequisites of field ``name`` expand to (as above)."""
+    n = _Normalizer(symtab, {}, {}, max_flows)
+    return [(c.ints, c.strs, c.resident) for c in n._with_prereqs(name, [_TRUE])]
+
+
 def compile_match(
     text: str,
     symtab: SymbolTable = DEFAULT_SYMTAB,
