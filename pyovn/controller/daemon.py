@@ -433,10 +433,11 @@ class Controller:
         return None
 
     def _logical_flows(self, local_dps: dict[str, int], elsewhere: frozenset[str]) -> list[Any]:
-        """The compiled logical flows of the local datapaths, but for the ingress flows of
-        VIFs bound elsewhere (``elsewhere``); only the Logical_Flow rows that changed, that
-        name a VIF that came or went elsewhere or a port whose key changed are looked at
-        (all of them when the local datapaths or their groups changed)."""
+        """The compiled logical flows of the local datapaths, but for the ingress (egress)
+        flows that require a VIF bound elsewhere as inport (outport); only the Logical_Flow
+        rows that changed, that name a VIF that came or went elsewhere or a port whose key
+        changed are looked at (all of them when the local datapaths or their groups
+        changed)."""
         sb = self.sb
         targets = self.lflow_targets
         changed = targets.update(

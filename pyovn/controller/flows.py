@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyovn.controller.lflow import CompileError, compile_lflow, required_inport
+from pyovn.controller.lflow import CompileError, compile_lflow, pipeline_port
 from pyovn.datapath.flows import Flow
 from pyovn.logical.errors import LogicalSyntaxError
 from pyovn.ovsdb.client.replica import RowEvent, RowView
@@ -203,15 +203,16 @@ def _version(row: RowView) -> tuple[Any, ...]:
 class LflowTargets:
     """Which Logical_Flow rows apply on this chassis, and to which datapath keys: the rows of
     the local datapaths (directly or through their Logical_DP_Group), but for the ingress
-    rows that require an inport bound on another chassis (``elsewhere``). Kept up to date
+    rows that require an inport, and the egress rows that require an outport, bound on
+    another chassis or nowhere (``elsewhere``: lflow.pipeline_port). Kept up to date
     per changed row (``note``); a change of the local datapaths, of a Datapath_Binding or of
     a Logical_DP_Group looks at every row again."""
 
     def __init__(self) -> None:
         self.targets: dict[str, tuple[RowView, tuple[int, ...]]] = {}  # uuid -> (row, keys)
-        # the rows of the local datapaths, elsewhere or not: uuid -> (row, keys, inport)
+        # the rows of the local datapaths, elsewhere or not: uuid -> (row, keys, port)
         self._rows: dict[str, tuple[RowView, tuple[int, ...], str | None]] = {}
-        self._by_inport: dict[str, set[str]] = {}  # required inport -> those rows
+        self._by_port: dict[str, set[str]] = {}  # required in/outport -> those rows
         self._local: dict[str, int] = {}  # local datapath uuid -> key
         self._elsewhere: frozenset[str] = frozenset()
         self._dirty: set[str] = set()
@@ -237,12 +238,12 @@ class LflowTargets:
             self._dirty = set()
             self._local = dict(local)
             self._elsewhere = elsewhere
-            self._rows, self._by_inport = {}, {}
+            self._rows, self._by_port = {}, {}
             for row in lflows.values():
                 self._add(row, groups)
             self.targets.clear()
-            for u, (row, keys, inport) in self._rows.items():
-                if inport is None or inport not in elsewhere:
+            for u, (row, keys, port) in self._rows.items():
+                if port is None or port not in elsewhere:
                     self.targets[u] = (row, keys)
             return None
         changed, self._dirty = self._dirty, set()
@@ -253,7 +254,7 @@ class LflowTargets:
                 self._add(row, groups)
         if elsewhere != self._elsewhere:
             for name in elsewhere ^ self._elsewhere:
-                changed |= self._by_inport.get(name, set())
+                changed |= self._by_port.get(name, set())
             self._elsewhere = elsewhere
         for uuid in changed:
             entry = self._rows.get(uuid)
@@ -278,15 +279,15 @@ class LflowTargets:
             keys = tuple(local[d] for d in group["datapaths"] if d in local)
             if not keys:
                 return
-        inport = required_inport(row["match"]) if row["pipeline"] == "ingress" else None
-        self._rows[row.uuid] = (row, keys, inport)
-        if inport is not None:
-            self._by_inport.setdefault(inport, set()).add(row.uuid)
+        port = pipeline_port(row["pipeline"], row["match"])
+        self._rows[row.uuid] = (row, keys, port)
+        if port is not None:
+            self._by_port.setdefault(port, set()).add(row.uuid)
 
     def _remove(self, uuid: str) -> None:
         entry = self._rows.pop(uuid, None)
         if entry is not None and entry[2] is not None:
-            users = self._by_inport[entry[2]]
+            users = self._by_port[entry[2]]
             users.discard(uuid)
             if not users:
-                del self._by_inport[entry[2]]
+                del self._by_port[entry[2]]

@@ -206,15 +206,39 @@ def compile_lflow(
     return flows
 
 
-__all__ = ["CompileError", "LogicalSyntaxError", "compile_lflow"]
+__all__ = [
+    "CompileError",
+    "LogicalSyntaxError",
+    "compile_lflow",
+    "pipeline_port",
+    "required_inport",
+]
 
 
-@lru_cache(maxsize=65536)
 def required_inport(match: str) -> str | None:
     """The port a match requires as a whole: NAME when ``inport == "NAME"`` is one of its
     top-level conjuncts (no ``||`` anywhere, not inside parentheses or a negation), else
     None. A text scan, so that a chassis can leave out the ingress flows of ports bound
     elsewhere without parsing them; anything unusual gives None (the flow is kept)."""
+    return required_port(match, "inport")
+
+
+def pipeline_port(pipeline: str, match: str) -> str | None:
+    """The port whose presence on this chassis a flow needs: the required ``inport`` of an
+    ingress flow (packets enter the ingress pipeline where their inport is bound), the
+    required ``outport`` of an egress flow (the egress pipeline runs where the outport is
+    bound: physical.py sends other ports' packets into a tunnel before it)."""
+    if pipeline == "ingress":
+        return required_port(match, "inport")
+    if pipeline == "egress":
+        return required_port(match, "outport")
+    return None
+
+
+@lru_cache(maxsize=65536)
+def required_port(match: str, field: str) -> str | None:
+    """As ``required_inport``, for ``field`` (``inport`` or ``outport``)."""
+    port_re = _PORT_RE[field]
     depth = 0
     i, n = 0, len(match)
     found: str | None = None
@@ -237,7 +261,7 @@ def required_inport(match: str) -> str | None:
         elif c == ")":
             depth -= 1
         elif depth == 0 and last == "&&" and found is None:
-            m = _INPORT_RE.match(match, i)
+            m = port_re.match(match, i)
             if m is not None:
                 rest = match[m.end() :].lstrip()
                 if not rest or rest.startswith("&&"):
@@ -251,4 +275,4 @@ def required_inport(match: str) -> str | None:
     return found if depth == 0 else None
 
 
-_INPORT_RE = re.compile(r'inport\s*==\s*"([^"\\]+)"')
+_PORT_RE = {f: re.compile(f + r'\s*==\s*"([^"\\]+)"') for f in ("inport", "outport")}

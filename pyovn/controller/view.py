@@ -76,7 +76,8 @@ class ChassisView:
         port_maps: dict[int, dict[str, int]] = {}
         remote_of: dict[str, str] = {}  # Port_Binding uuid -> the chassis it has a tunnel to
         # VIFs (containers too) of the local datapaths that are not bound here: no packet
-        # enters the ingress pipeline from them on this chassis
+        # enters the ingress pipeline from them, nor runs the egress pipeline to them, on
+        # this chassis
         elsewhere: set[str] = set()
         tunnels: dict[str, Any] = {}  # chassis uuid -> (name, its tunnel) or None
         info = self._info

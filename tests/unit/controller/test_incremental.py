@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pyovn.controller.binding import Bindings, Decision, Kind, classify
 from pyovn.controller.flows import LflowCache, LflowTargets
-from pyovn.controller.lflow import required_inport
+from pyovn.controller.lflow import pipeline_port
 from pyovn.datapath import ofwire
 from pyovn.datapath.flows import Flow, Output, Resubmit, Tunnel
 from pyovn.datapath.openflow import UnsupportedFlow, flow_cookie, flow_text
@@ -180,9 +180,9 @@ def targets_afresh(
     dp_of: dict[str, list[int]] = {}
     out = []
     for row in rows.values():
-        if elsewhere and row["pipeline"] == "ingress":
-            inport = required_inport(row["match"])
-            if inport is not None and inport in elsewhere:
+        if elsewhere:
+            port = pipeline_port(row["pipeline"], row["match"])
+            if port is not None and port in elsewhere:
                 continue
         dp = row.one("logical_datapath")
         if dp is not None:
