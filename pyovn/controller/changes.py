@@ -22,7 +22,8 @@ def affects_flows(event: RowEvent, chassis_uuid: str | None = None) -> bool:
 
     Not the bindings' up flag, nor a binding passing between no chassis and this one
     (``chassis_uuid``: our claim, our release): this chassis binds or not by the same rules
-    either way, and a port on no chassis or on this one gets no tunnel. Not ovn-installed
+    either way, and a port on no chassis or on this one gets no tunnel (nor do the
+    containers it is the parent of, which go where it is until claimed). Not ovn-installed
     (an Interface's external_ids but iface-id)."""
     if event.table in NO_FLOW_TABLES:
         return False

@@ -19,8 +19,8 @@ from pyovn.controller.physical import LocalPort, McGroup, PhysicalState, RemoteP
 from pyovn.ovsdb.client.client import OvsdbClient
 from pyovn.ovsdb.client.replica import RowView
 
-# a Port_Binding: (row, datapath, logical port, key, is a VIF, chassis)
-_Info = tuple[RowView, str, str, int, bool, str | None]
+# a Port_Binding: (row, datapath, logical port, key, is a VIF, chassis, parent port)
+_Info = tuple[RowView, str, str, int, bool, str | None, str | None]
 
 
 @dataclass
@@ -82,14 +82,33 @@ class ChassisView:
         tunnels: dict[str, Any] = {}  # chassis uuid -> (name, its tunnel) or None
         info = self._info
         remotes, self._remote = self._remote, {}
+
+        def remote_port(uuid: str, hit: _Info, dp_key: int, owner: str) -> None:
+            if owner not in tunnels:
+                ch = chassis_rows.get(owner)
+                tunnels[owner] = (ch["name"], tunnel(ch)) if ch is not None else None
+            to = tunnels[owner]
+            if to is None or to[1] is None:
+                return
+            state.tunnels[to[0]] = to[1]
+            remote_of[uuid] = to[0]
+            fields = (hit[2], dp_key, hit[3], to[0])
+            known = remotes.get(uuid)
+            rport = known[1] if known is not None and known[0] == fields else RemotePort(*fields)
+            self._remote[uuid] = (fields, rport)
+            state.remote.append(rport)
+
+        owners: dict[str, str | None] = {}  # logical port -> the chassis that claimed it
+        unclaimed: list[tuple[str, _Info, int]] = []  # containers not claimed yet
         for uuid, pb in pbs.items():
             hit = info.get(uuid)
             if hit is None or hit[0] is not pb:
                 hit = info[uuid] = _info(pb)
+            owners[hit[2]] = hit[5]
             dp_key = local_dps.get(hit[1])
             if dp_key is None:
                 continue
-            _, _, name, key, vif, owner = hit
+            _, _, name, key, vif, owner, parent = hit
             ports = port_maps.get(dp_key)
             if ports is None:
                 ports = port_maps[dp_key] = {}
@@ -98,21 +117,18 @@ class ChassisView:
                 continue
             if vif:
                 elsewhere.add(name)
-            if owner is None or owner == chassis_uuid:
-                continue
-            if owner not in tunnels:
-                ch = chassis_rows.get(owner)
-                tunnels[owner] = (ch["name"], tunnel(ch)) if ch is not None else None
-            to = tunnels[owner]
-            if to is None or to[1] is None:
-                continue
-            state.tunnels[to[0]] = to[1]
-            remote_of[uuid] = to[0]
-            fields = (name, dp_key, key, to[0])
-            known = remotes.get(uuid)
-            rport = known[1] if known is not None and known[0] == fields else RemotePort(*fields)
-            self._remote[uuid] = (fields, rport)
-            state.remote.append(rport)
+            if owner is None and parent is not None:
+                unclaimed.append((uuid, hit, dp_key))
+            elif owner is not None and owner != chassis_uuid:
+                remote_port(uuid, hit, dp_key, owner)
+        # A container lives where its parent VM is bound. Until that chassis has claimed it,
+        # its packets already take the tunnel there (where they are dropped until its flows
+        # are in, as they would be here), so that other chassis reach a new container
+        # without waiting for the claim's round trip through the SB server.
+        for uuid, hit, dp_key in unclaimed:
+            owner = owners.get(hit[6])  # type: ignore[arg-type]
+            if owner is not None and owner != chassis_uuid:
+                remote_port(uuid, hit, dp_key, owner)
         local_keys = {(p.dp_key, p.key) for p in local.values()}
         for mc in sb.rows("Multicast_Group").values():
             dp_key = local_dps.get(mc["datapath"])
@@ -142,4 +158,5 @@ def _info(pb: RowView) -> _Info:
         pb["tunnel_key"],
         pb["type"] == "",
         pb.one("chassis"),
+        pb.one("parent_port"),
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from pyovn.controller.daemon import Controller
 from pyovn.datapath import ofwire
-from pyovn.datapath.flows import Flow
+from pyovn.datapath.flows import METADATA, OUTPORT, T_REMOTE_OUTPUT, Flow
 from pyovn.datapath.ovs import OvsBackend
 from pyovn.ovsdb.client.client import OvsdbClient
 from pyovn.ovsdb.client.txn import Txn
@@ -265,6 +265,11 @@ def _changes(db: Db) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
         ("vm4 gets its interface", lambda: db.plug("tap4", "vm4", 14)),
         ("vm2 is released by hv2", lambda: db.set_pb("vm2", chassis=[], up=[False])),
         ("vm2 is bound on hv2 again", lambda: db.set_pb("vm2", chassis=hv2(), up=[True])),
+        (CONTAINER_ON_HV2, lambda: db.sb_write(
+            _port(db, "c3", 1, 6, parent_port=["vm2"], tag=[13]))),
+        ("c3's parent is released", lambda: db.set_pb("vm2", chassis=[], up=[False])),
+        ("c3's parent is bound on hv2 again", lambda: db.set_pb("vm2", chassis=hv2())),
+        ("hv2 claims c3", lambda: db.set_pb("c3", chassis=hv2())),
         ("up changes only", lambda: db.set_pb("vm1", up=[False])),
         ("ovn-installed removed", lambda: db.set_iface("tap1", external_ids={"iface-id": "vm1"})),
         ("nb_cfg goes up", lambda: db.update("SB_Global", db.row("SB_Global").uuid, nb_cfg=2)),
@@ -320,6 +325,9 @@ def test_rounds_after_each_change_equal_a_fresh_controllers(tmp_path: Path) -> N
                 await asyncio.sleep(0.05)
                 await settle(ctl)
                 await compare(ctl, sb_remote, ovs_remote, what)
+                if what == CONTAINER_ON_HV2:
+                    # a container not claimed yet is reached where its parent VM is bound
+                    assert _remote_output(ctl, dp_key=1, port_key=6), what
                 if what == "up changes only":
                     # the controller sets up=true again; the flows were not looked at
                     assert ctl.n_flow_computations == computed
@@ -333,6 +341,23 @@ def test_rounds_after_each_change_equal_a_fresh_controllers(tmp_path: Path) -> N
                 storage.close()
 
     asyncio.run(asyncio.wait_for(main(), 120))
+
+
+CONTAINER_ON_HV2 = "a container in vm2 (on hv2), not claimed yet"
+
+
+def _remote_output(ctl: Controller, dp_key: int, port_key: int) -> bool:
+    """Does the switch have a flow sending outport ``port_key`` of datapath ``dp_key`` into
+    a tunnel?"""
+    for flow in ctl.backend.installed.values():
+        fields = {name: value for name, value, _mask in flow.match}
+        if (
+            flow.table == T_REMOTE_OUTPUT
+            and fields.get(METADATA) == dp_key
+            and fields.get(OUTPORT) == port_key
+        ):
+            return True
+    return False
 
 
 async def compare(ctl: Controller, sb_remote: str, ovs_remote: str, what: str) -> None:
