@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from pyovn.controller.daemon import Controller
+from pyovn.controller.daemon import SB_TABLES, Controller
 from pyovn.datapath import ofwire
 from pyovn.datapath.flows import METADATA, OUTPORT, T_REMOTE_OUTPUT, Flow
 from pyovn.datapath.ovs import OvsBackend
@@ -25,18 +25,6 @@ from pyovn.ovsdb.server.server import OvsdbServer
 from pyovn.ovsdb.server.storage import Storage
 from pyovn.ovsdb.server.transport import ServerTransport
 from pyovn.schemas import schema_path
-
-SB_TABLES = (
-    "SB_Global",
-    "Chassis",
-    "Chassis_Private",
-    "Encap",
-    "Datapath_Binding",
-    "Port_Binding",
-    "Multicast_Group",
-    "Logical_Flow",
-    "Logical_DP_Group",
-)
 
 
 class StandInSwitch:

@@ -42,11 +42,13 @@ def _outcome(fn: Any, *args: Any, **kw: Any) -> str:
         return f"{type(err).__name__}: {err}"
 
 
-def _northd_flows() -> tuple[list[FlowKey], dict[str, int]]:
+def _northd_flows(new_ports: int = 3) -> tuple[list[FlowKey], dict[str, int]]:
+    """Every flow pyovn northd writes for the golden topology and ``new_ports`` container
+    ports added to it (flows that differ only in literals), and the port keys."""
     nb = FakeNb()
     graph = new_graph(nb)
     edits = list(GOLDEN_TOPOLOGY)
-    for i in range(3):  # new container ports: flows that differ only in literals
+    for i in range(new_ports):
         spec = _vm(f"00:00:00:00:03:{i + 1:02x}", f"10.1.1.{i + 1}", parent_name="vm1")
         edits.append(("add_lsp", "sw1", f"cnew{i}", {**spec, "tag_request": 0}))
     flows: set[FlowKey] = set()

@@ -29,12 +29,9 @@ from pyovn.logical.expr import format_expr
 from pyovn.logical.matchset import MatchSet
 from pyovn.logical.normalize import clear_caches, compile_match
 from pyovn.logical.template import TemplateCache, analyse_match, scan
-from tests.support.northd import GOLDEN_TOPOLOGY, FakeNb, _vm, apply_edit
-from tests.unit.northd.test_golden_flows import new_graph
+from tests.unit.logical.test_logical_cache import FlowKey, _northd_flows
 
 from .strategies import exprs
-
-FlowKey = tuple[str, int, int, str, str]
 
 
 def _outcome(fn: Callable[[str], Any], text: str) -> str:
@@ -308,28 +305,6 @@ def test_random_shapes_equal_the_normal_parse(
 
 
 # ---------------------------------------------------------------------------- northd flows
-
-
-def _northd_flows(new_ports: int) -> tuple[list[FlowKey], dict[str, int]]:
-    nb = FakeNb()
-    graph = new_graph(nb)
-    edits = list(GOLDEN_TOPOLOGY)
-    for i in range(new_ports):
-        spec = _vm(f"00:00:00:00:03:{i + 1:02x}", f"10.1.1.{i + 1}", parent_name="vm1")
-        edits.append(("add_lsp", "sw1", f"cnew{i}", {**spec, "tag_request": 0}))
-    flows: set[FlowKey] = set()
-    for edit in edits:
-        txn = nb.txn()
-        assert apply_edit(edit, txn, nb.rows), edit
-        txn.commit()
-        graph.engine.run(force_recompute=True)
-        flows.update(
-            (f.stage.pipeline.value, f.stage.table, f.priority, f.match, f.actions)
-            for f in graph.lflow.flows.values()
-        )
-    ports = {p.name: i + 1 for i, p in enumerate(graph.northd.ports.values())}
-    ports.update({"_MC_flood": 32768, "_MC_unknown": 32769})
-    return sorted(flows), ports
 
 
 def _compile(flow: FlowKey, ports: dict[str, int]) -> str:
