@@ -63,6 +63,9 @@ class RefType(Enum):
     WEAK = "weak"
 
 
+_INTERNED: dict[Any, Any] = {}  # column types read from schemas, one object per value
+
+
 def _field_hash(obj: Any) -> int:
     return hash(tuple(getattr(obj, f.name) for f in fields(obj) if f.compare))
 
@@ -307,7 +310,10 @@ class Type:
             )
         if tmin > tmax:
             raise OvsdbError("syntax error", "min exceeds max")
-        return cls(key, val, tmin, tmax)
+        # equal types of a schema's columns are one object: the caches keyed by type
+        # (readers, codecs) then find theirs by identity, without comparing fields
+        made = cls(key, val, tmin, tmax)
+        return _INTERNED.setdefault(made, made)
 
     def to_json(self) -> Any:
         if self.value is None and self.min == 1 and self.max == 1 and not self.key.has_constraints:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pyovn.ovsdb.data import Datum, default_datum
@@ -69,23 +70,9 @@ class RowEvent:
         return "modify"
 
 
-# Trusted readers per column type object (by identity: equal types of different columns
-# would otherwise be compared field by field on every lookup), for whole values and for
-# update2 differences.
-_Reader = Callable[[Any], Datum]
-_READERS: dict[int, tuple[Type, _Reader]] = {}
-_DIFF_READERS: dict[int, tuple[Type, _Reader]] = {}
-_MAX_TYPES = 4096
-
-
 def decode_datum(ctype: Type, js: Any) -> Datum:
     """Server JSON -> datum, trusting the server (sizes are not checked)."""
-    hit = _READERS.get(id(ctype))
-    if hit is None or hit[0] is not ctype:
-        if len(_READERS) > _MAX_TYPES:  # schemas loaded again and again (tests)
-            _READERS.clear()
-        hit = _READERS[id(ctype)] = (ctype, datum_reader(ctype, False))
-    return hit[1](js)
+    return datum_reader(ctype, False)(js)
 
 
 class Replica:
@@ -93,12 +80,17 @@ class Replica:
         self.schema = schema
         self.tables: dict[str, dict[Uuid, RowView]] = {}
         self._defaults: dict[str, dict[str, Datum]] = {}
+        # each column's reader of trusted JSON (sizes not checked), per table
+        self._readers: dict[str, dict[str, Callable[[Any], Datum]]] = {}
 
     def add_table(self, name: str) -> None:
         self.tables.setdefault(name, {})
         if name not in self._defaults:
             table = self.schema.tables[name]
             self._defaults[name] = {c: default_datum(col.type) for c, col in table.columns.items()}
+            self._readers[name] = {
+                c: datum_reader(col.type, False) for c, col in table.columns.items()
+            }
 
     def rows(self, table: str) -> dict[Uuid, RowView]:
         return self.tables.get(table, {})
@@ -163,11 +155,11 @@ class Replica:
 
     def _full_row(self, table: TableSchema, row_js: Mapping[str, Any]) -> dict[str, Datum]:
         data = dict(self._defaults[table.name])
-        columns = table.columns
+        readers = self._readers[table.name]
         for name, value in row_js.items():
-            column = columns.get(name)
-            if column is not None:
-                data[name] = decode_datum(column.type, value)
+            reader = readers.get(name)
+            if reader is not None:
+                data[name] = reader(value)
         return data
 
     def _apply_v1(
@@ -179,10 +171,11 @@ class Replica:
         if old is None:
             return self._full_row(table, new_js)
         data = dict(old._data)
+        readers = self._readers[table.name]
         for name, value in new_js.items():
-            column = table.columns.get(name)
-            if column is not None:
-                data[name] = decode_datum(column.type, value)
+            reader = readers.get(name)
+            if reader is not None:
+                data[name] = reader(value)
         return data
 
     def _apply_v2(
@@ -206,16 +199,16 @@ class Replica:
 
 
 def decode_diff(ctype: Type, js: Any) -> Datum:
-    hit = _DIFF_READERS.get(id(ctype))
-    if hit is None or hit[0] is not ctype:
-        if ctype.value is None and ctype.max == 1:
-            reader = datum_reader(ctype, False)
-        else:  # a difference of a set or map: any number of elements
-            reader = datum_reader(Type(ctype.key, ctype.value, 0, float("inf")), False)
-        if len(_DIFF_READERS) > _MAX_TYPES:
-            _DIFF_READERS.clear()
-        hit = _DIFF_READERS[id(ctype)] = (ctype, reader)
-    return hit[1](js)
+    return _diff_reader(ctype)(js)
+
+
+@cache
+def _diff_reader(ctype: Type) -> Callable[[Any], Datum]:
+    """The reader of an update2 column difference: a set's or map's has any number of
+    elements."""
+    if ctype.value is None and ctype.max == 1:
+        return datum_reader(ctype, False)
+    return datum_reader(Type(ctype.key, ctype.value, 0, float("inf")), False)
 
 
 def apply_diff(ctype: Type, old: Datum, diff: Datum) -> Datum:
