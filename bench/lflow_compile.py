@@ -16,34 +16,31 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the test helpers
 
 from pyovn.controller import lflow as lflow_mod
 from pyovn.controller.lflow import compile_lflow
-from tests.support.northd import GOLDEN_TOPOLOGY, FakeNb, _vm, apply_edit
+from tests.support.northd import (
+    GOLDEN_TOPOLOGY,
+    FakeNb,
+    FlowKey,
+    _vm,
+    apply_edit,
+    flow_keys,
+    port_keys,
+)
 from tests.unit.northd.test_golden_flows import new_graph
 
-Key = tuple[str, int, int, str, str]
 
-
-def _flows(graph: Any) -> set[Key]:
-    graph.engine.run(force_recompute=True)
-    return {
-        (f.stage.pipeline.value, f.stage.table, f.priority, f.match, f.actions)
-        for f in graph.lflow.flows.values()
-    }
-
-
-def topology(new_ports: int) -> tuple[set[Key], list[set[Key]], dict[str, int]]:
+def topology(new_ports: int) -> tuple[set[FlowKey], list[set[FlowKey]], dict[str, int]]:
     nb = FakeNb()
     graph = new_graph(nb)
     for edit in GOLDEN_TOPOLOGY:
         txn = nb.txn()
         assert apply_edit(edit, txn, nb.rows), edit
         txn.commit()
-    base = _flows(graph)
+    base = flow_keys(graph)
     seen = set(base)
     per_port = []
     for i in range(new_ports):
@@ -52,12 +49,10 @@ def topology(new_ports: int) -> tuple[set[Key], list[set[Key]], dict[str, int]]:
         txn = nb.txn()
         assert apply_edit(edit, txn, nb.rows)
         txn.commit()
-        now = _flows(graph)
+        now = flow_keys(graph)
         per_port.append(now - seen)
         seen |= now
-    ports = {p.name: i + 1 for i, p in enumerate(graph.northd.ports.values())}
-    ports.update({"_MC_flood": 32768, "_MC_unknown": 32769})
-    return base, per_port, ports
+    return base, per_port, port_keys(graph)
 
 
 def clear_text_caches() -> None:
@@ -87,7 +82,7 @@ def set_templates(enabled: bool) -> None:
     set_enabled(enabled)
 
 
-def compile_all(flows: list[Key], ports: dict[str, int]) -> None:
+def compile_all(flows: list[FlowKey], ports: dict[str, int]) -> None:
     for pipeline, table, prio, match, actions in flows:
         compile_lflow(pipeline, table, prio, match, actions, 1, ports)
 

@@ -557,3 +557,24 @@ def bindings_from_sb(sb_rows: Rows) -> str:
         for r in sb_rows("Multicast_Group").values()
     ]
     return render_bindings(ports, groups)
+
+
+# A logical flow as the controller compiles it: (pipeline, table, priority, match, actions).
+FlowKey = tuple[str, int, int, str, str]
+
+
+def flow_keys(graph: Any) -> set[FlowKey]:
+    """The logical flows of a northd engine graph, recomputed in full."""
+    graph.engine.run(force_recompute=True)
+    return {
+        (f.stage.pipeline.value, f.stage.table, f.priority, f.match, f.actions)
+        for f in graph.lflow.flows.values()
+    }
+
+
+def port_keys(graph: Any) -> dict[str, int]:
+    """A port key for each of the graph's logical ports (1, 2, ...) and the multicast
+    groups' keys: what compile_lflow needs to resolve the flows' port names."""
+    ports = {p.name: i + 1 for i, p in enumerate(graph.northd.ports.values())}
+    ports.update({"_MC_flood": 32768, "_MC_unknown": 32769})
+    return ports

@@ -27,12 +27,18 @@ from pyovn.logical.fields import DEFAULT_SYMBOLS, DEFAULT_SYMTAB, Field, Predica
 from pyovn.logical.lexer import Token, TokenKind, _Lexer, _scan_number, tokenize
 from pyovn.logical.normalize import clear_caches, compile_match, normalize
 from pyovn.logical.values import IntFormat
-from tests.support.northd import GOLDEN_TOPOLOGY, FakeNb, _vm, apply_edit
+from tests.support.northd import (
+    GOLDEN_TOPOLOGY,
+    FakeNb,
+    FlowKey,
+    _vm,
+    apply_edit,
+    flow_keys,
+    port_keys,
+)
 from tests.unit.northd.test_golden_flows import new_graph
 
 from .strategies import ADDRESS_SETS, PORT_GROUPS, exprs
-
-FlowKey = tuple[str, int, int, str, str]
 
 
 def _outcome(fn: Any, *args: Any, **kw: Any) -> str:
@@ -56,14 +62,8 @@ def _northd_flows(new_ports: int = 3) -> tuple[list[FlowKey], dict[str, int]]:
         txn = nb.txn()
         assert apply_edit(edit, txn, nb.rows), edit
         txn.commit()
-        graph.engine.run(force_recompute=True)
-        flows.update(
-            (f.stage.pipeline.value, f.stage.table, f.priority, f.match, f.actions)
-            for f in graph.lflow.flows.values()
-        )
-    ports = {p.name: i + 1 for i, p in enumerate(graph.northd.ports.values())}
-    ports.update({"_MC_flood": 32768, "_MC_unknown": 32769})
-    return sorted(flows), ports
+        flows |= flow_keys(graph)
+    return sorted(flows), port_keys(graph)
 
 
 def _compile(flow: FlowKey, ports: dict[str, int]) -> str:

@@ -29,7 +29,8 @@ from pyovn.logical.expr import format_expr
 from pyovn.logical.matchset import MatchSet
 from pyovn.logical.normalize import clear_caches, compile_match
 from pyovn.logical.template import TemplateCache, analyse_match, scan
-from tests.unit.logical.test_logical_cache import FlowKey, _northd_flows
+from tests.support.northd import FlowKey
+from tests.unit.logical.test_logical_cache import _northd_flows
 
 from .strategies import exprs
 
